@@ -57,6 +57,7 @@ class LoraEncoder(Encoder):
         base.model.peft_config["default"].base_model_name_or_path = base.model_name_or_path
         # peft has frozen the base and unfrozen the adapters; the wrapper must now train (dropout on).
         base._trainable = True
+        base.train()
         self.base = base
 
     @property
