@@ -212,7 +212,7 @@ def ndcg_at_k(
     Example:
         >>> rel = torch.tensor([[1.0, 3.0, 0.0]])  # graded; the best list would be [3, 1, ...]
         >>> ndcg_at_k(rel, torch.tensor([2]), k=3, ideal=torch.tensor([[3.0, 1.0]]))
-        tensor(0.7904)
+        tensor(0.7967)
     """
     relevance, n_relevant = _check(relevance, n_relevant, k, "ndcg_at_k")
     discount = 1.0 / torch.log2(torch.arange(2, k + 2, dtype=torch.float32))  # (k,)

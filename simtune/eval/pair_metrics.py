@@ -15,12 +15,12 @@ scores into ties. Accuracy and F1 at the best threshold are ours (:func:`best_th
 and torchmetrics only score a fixed threshold, and one sort plus cumulative sums scores them all.
 
 Example:
-    >>> scores = torch.tensor([0.9, 0.8, 0.3, 0.1])
+    >>> scores = torch.tensor([0.75, 0.5, 0.25, 0.125])
     >>> labels = torch.tensor([1, 0, 1, 0])
     >>> roc_auc(scores, labels)
     tensor(0.7500)
-    >>> best_threshold(scores, labels, "accuracy")
-    (0.75, 0.8999999761581543)
+    >>> best_threshold(scores, labels, "accuracy")  # predict a match when score >= 0.75
+    (0.75, 0.75)
 """
 
 from __future__ import annotations
@@ -96,8 +96,8 @@ def best_threshold(scores: Tensor, labels: Tensor, metric: str = "accuracy") -> 
         no match at all".
 
     Example:
-        >>> best_threshold(torch.tensor([0.9, 0.8, 0.3]), torch.tensor([1, 1, 0]), "f1")
-        (1.0, 0.800000011920929)
+        >>> best_threshold(torch.tensor([0.75, 0.5, 0.25]), torch.tensor([1, 1, 0]), "f1")
+        (1.0, 0.5)
     """
     tp, fp, thresholds = binary_curve(scores, labels)
     n, n_pos = len(scores), int(torch.as_tensor(labels).sum())
