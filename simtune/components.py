@@ -21,7 +21,7 @@ def class_path(obj: Any) -> str:
     cls = type(obj)
     if cls.__module__ == "__main__":
         raise ValueError(
-            f"cannot save {cls.__qualname__}: it is defined in __main__, so no other process could "
+            f"cannot save {cls.__name__}: it is defined in __main__, so no other process could "
             f"load it back; define it in an importable module (for example model.py) and import it "
             f"from the script that trains it"
         )

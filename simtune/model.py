@@ -153,7 +153,8 @@ class SimilarityModel(nn.Module):
         """What ``save`` writes to simtune.json (class paths of every component)."""
         return {
             "format": "simtune.SimilarityModel/1",
-            "encoders": {name: class_path(enc) for name, enc in self.encoders.items()},
+            # A list, not an object: the concatenation order must survive JSON key sorting.
+            "encoders": [[name, class_path(enc)] for name, enc in self.encoders.items()],
             "head": class_path(self.head),
             "embedding_size": self.embedding_size,
         }
@@ -204,7 +205,7 @@ class SimilarityModel(nn.Module):
         where = path / MODEL_CONFIG
         encoders = {
             name: import_class(ref, Encoder, where).load(path / "encoders" / name)
-            for name, ref in config["encoders"].items()
+            for name, ref in config["encoders"]
         }
         head = import_class(config["head"], EncoderHead, where).load(path / "head")
         model = cls(encoders, head)

@@ -154,7 +154,7 @@ class TransformerEncoder(Encoder):
         base_name = config.pop("model_name_or_path", str(path))
         try:
             encoder = cls(model_name_or_path=str(path), **config)
-        except (OSError, ValueError, RuntimeError) as err:
+        except Exception as err:  # transformers and safetensors raise many kinds here
             raise ValueError(f"cannot load the transformer saved in {path}: {err}") from err
         encoder.model_name_or_path = base_name
         return encoder

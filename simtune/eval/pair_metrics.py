@@ -116,12 +116,12 @@ def best_threshold(scores: Tensor, labels: Tensor, metric: str = "accuracy") -> 
 
 def accuracy_at_best_threshold(scores: Tensor, labels: Tensor) -> Tensor:
     """Accuracy at the threshold that maximises it (see :func:`best_threshold`). Returns a 0-d tensor."""
-    return torch.tensor(best_threshold(scores, labels, "accuracy")[0])
+    return torch.tensor(best_threshold(scores, labels, "accuracy")[0], dtype=torch.float64)
 
 
 def f1_at_best_threshold(scores: Tensor, labels: Tensor) -> Tensor:
     """F1 of the "match" class at the threshold that maximises it. Returns a 0-d tensor."""
-    return torch.tensor(best_threshold(scores, labels, "f1")[0])
+    return torch.tensor(best_threshold(scores, labels, "f1")[0], dtype=torch.float64)
 
 
 def roc_auc(scores: Tensor, labels: Tensor) -> Tensor:
@@ -132,12 +132,12 @@ def roc_auc(scores: Tensor, labels: Tensor) -> Tensor:
         labels: (n,) 0/1 labels; both classes must occur (else ValueError: AUC is undefined).
 
     Returns:
-        0-d float tensor.
+        0-d float64 tensor.
     """
     from sklearn.metrics import roc_auc_score
 
     scores, labels = _check(scores, labels, "roc_auc")
-    return torch.tensor(float(roc_auc_score(labels.numpy(), scores.numpy())))
+    return torch.tensor(float(roc_auc_score(labels.numpy(), scores.numpy())), dtype=torch.float64)
 
 
 def pair_average_precision(scores: Tensor, labels: Tensor) -> Tensor:
@@ -150,9 +150,9 @@ def pair_average_precision(scores: Tensor, labels: Tensor) -> Tensor:
         labels: (n,) 0/1 labels; both classes must occur.
 
     Returns:
-        0-d float tensor.
+        0-d float64 tensor.
     """
     from sklearn.metrics import average_precision_score
 
     scores, labels = _check(scores, labels, "pair_average_precision")
-    return torch.tensor(float(average_precision_score(labels.numpy(), scores.numpy())))
+    return torch.tensor(float(average_precision_score(labels.numpy(), scores.numpy())), dtype=torch.float64)
