@@ -89,12 +89,13 @@ class EsciDataConfig:
                      "relevance_threshold"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"EsciDataConfig.{name} must be a finite number >= 0; got {value!r}")
+                raise ValueError(f"EsciDataConfig.{name} must be a finite number >= 0; "
+                                 f"got {value!r}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"EsciDataConfig.val_fraction must be in [0, 1); got "
                              f"{self.val_fraction!r}")
         if not isinstance(self.seed, int):
-            raise ValueError(f"EsciDataConfig.seed must be an int; got {self.seed!r}")
+            raise TypeError(f"EsciDataConfig.seed must be an int; got {self.seed!r}")
         self.locales = tuple(self.locales)
         if any(not isinstance(x, str) or not x for x in self.locales):
             raise ValueError(f"EsciDataConfig.locales must be non-empty strings (such as 'us', "
@@ -201,10 +202,13 @@ def load_hf_dataset(name: str, config: EsciDataConfig | None = None) -> pd.DataF
     return read_pairs_table(table, config)
 
 
-def _query_rank(query: str, seed: int) -> str:
+def _query_key(query: str) -> str:
+    return " ".join(str(query).casefold().split())
+
+
+def _query_rank(key: str, seed: int) -> str:
     # A per-query hash, so a query's side of the split does not depend on which others exist.
-    key = " ".join(query.casefold().split())
-    return hashlib.sha1(f"{seed}\x1f{key}".encode("utf-8")).hexdigest()
+    return hashlib.sha1(f"{seed}\x1f{key}".encode()).hexdigest()
 
 
 def split_by_query(df: pd.DataFrame, val_fraction: float = 0.2,
@@ -220,7 +224,7 @@ def split_by_query(df: pd.DataFrame, val_fraction: float = 0.2,
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1); got {val_fraction!r}")
-    keys = df["query"].map(lambda q: " ".join(str(q).casefold().split()))
+    keys = df["query"].map(_query_key)
     unique = sorted(keys.unique(), key=lambda k: _query_rank(k, seed))
     n_val = round(val_fraction * len(unique))
     if val_fraction > 0 and len(unique) > 1:

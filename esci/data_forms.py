@@ -178,7 +178,7 @@ def _read_jsonl(path: Path) -> Table:
             except json.JSONDecodeError as error:
                 raise ValueError(f"{path}: line {number}: not valid JSON ({error})") from error
             if not isinstance(record, dict):
-                raise ValueError(f"{path}: line {number}: expected a JSON object, got "
+                raise TypeError(f"{path}: line {number}: expected a JSON object, got "
                                  f"{type(record).__name__}")
             records.append(record)
             lines.append(number)
@@ -217,10 +217,12 @@ def _labels(table: Table, name: str, config: EsciDataConfig, numeric: bool) -> p
 
 def text_id(text: str) -> int:
     """A stable 48-bit integer id for a text (for queries that come without an id)."""
-    return int.from_bytes(hashlib.sha1(text.encode("utf-8")).digest()[:6], "big")
+    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:6], "big")
 
 
-def _assemble(query_id, query, product_id, title, description, labels: pd.DataFrame) -> pd.DataFrame:
+def _assemble(query_id: pd.Series, query: pd.Series, product_id: pd.Series, title: pd.Series,
+              description: pd.Series, labels: pd.DataFrame) -> pd.DataFrame:
+    """The normalised table (``COLUMNS``) from aligned columns, with a fresh 0-based index."""
     frame = pd.DataFrame({"query_id": query_id, "query": query, "product_id": product_id,
                           "product_title": title, "product_description": description})
     frame = pd.concat([frame, labels], axis=1)
@@ -251,7 +253,7 @@ def read_pairs_table(table: Table, config: EsciDataConfig) -> pd.DataFrame:
     if "product_id" in table.frame.columns:
         product_id = _nonempty(table, "product_id")
     else:
-        product_id = title.map(lambda t: "t" + hashlib.sha1(t.encode("utf-8")).hexdigest()[:12])
+        product_id = title.map(lambda t: "t" + hashlib.sha1(t.encode()).hexdigest()[:12])
     return _assemble(query_id, query, product_id, title, table.text("product_description"), labels)
 
 
