@@ -18,7 +18,7 @@ Example:
     >>> scores = torch.tensor([0.75, 0.5, 0.25, 0.125])
     >>> labels = torch.tensor([1, 0, 1, 0])
     >>> roc_auc(scores, labels)
-    tensor(0.7500)
+    tensor(0.7500, dtype=torch.float64)
     >>> best_threshold(scores, labels, "accuracy")  # predict a match when score >= 0.75
     (0.75, 0.75)
 """
@@ -115,12 +115,12 @@ def best_threshold(scores: Tensor, labels: Tensor, metric: str = "accuracy") -> 
 
 
 def accuracy_at_best_threshold(scores: Tensor, labels: Tensor) -> Tensor:
-    """Accuracy at the threshold that maximises it (see :func:`best_threshold`). Returns a 0-d tensor."""
+    """Accuracy at the threshold that maximises it (see :func:`best_threshold`). Returns a 0-d float64 tensor."""
     return torch.tensor(best_threshold(scores, labels, "accuracy")[0], dtype=torch.float64)
 
 
 def f1_at_best_threshold(scores: Tensor, labels: Tensor) -> Tensor:
-    """F1 of the "match" class at the threshold that maximises it. Returns a 0-d tensor."""
+    """F1 of the "match" class at the threshold that maximises it. Returns a 0-d float64 tensor."""
     return torch.tensor(best_threshold(scores, labels, "f1")[0], dtype=torch.float64)
 
 
