@@ -31,14 +31,11 @@ from esci.data_forms import (
     COLUMNS,
     EXAMPLES_FILE,
     PRODUCTS_FILE,
-    TABLE_SUFFIXES,
-    EsciDataError,
-    Table,
     read_judgments,
     read_official,
     read_pairs_table,
-    read_table,
 )
+from esci.tables import TABLE_SUFFIXES, EsciDataError, Table, read_table
 
 if TYPE_CHECKING:
     from simtune.samples import SimilarityPairSample

@@ -12,16 +12,14 @@ the row and the field of the first bad row; no row is dropped silently.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from esci.tables import EsciDataError, Table, read_table
 
 if TYPE_CHECKING:
     from esci.data import EsciDataConfig
@@ -34,155 +32,6 @@ ESCI_LABELS = {
     "E": "E", "EXACT": "E", "S": "S", "SUBSTITUTE": "S",
     "C": "C", "COMPLEMENT": "C", "I": "I", "IRRELEVANT": "I",
 }
-TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl",
-                  ".parquet": "parquet"}
-
-
-class EsciDataError(ValueError):
-    """A bad row or column in an ESCI input file.
-
-    Attributes:
-        file: The file (or data set name) that holds the bad value.
-        row: Where it is, as a user finds it: ``"line 7"`` for text files (1-based, header
-            included), ``"row index 5"`` (0-based) for parquet files and data sets.
-        field: The column.
-    """
-
-    def __init__(self, file: str | Path, row: str, field: str, problem: str) -> None:
-        self.file, self.row, self.field = str(file), row, field
-        super().__init__(f"{file}: {row}, field {field!r}: {problem}")
-
-
-@dataclass
-class Table:
-    """One input table with enough bookkeeping to say where each of its rows came from.
-
-    Attributes:
-        name: The file path (or ``hf:owner/name[split]``) that errors name.
-        frame: The rows; the index is each row's position in the source (0-based), kept through
-            filtering so that errors still point at the source row.
-        kind: ``"csv"``, ``"tsv"``, ``"jsonl"``, ``"parquet"`` or ``"dataset"``.
-        lines: For JSON lines, the 1-based line of each row (CSV lines are found on demand).
-        file_columns: For parquet files read in part, every column the file has.
-    """
-
-    name: str
-    frame: pd.DataFrame
-    kind: str
-    lines: list[int] | None = None
-    file_columns: list[str] | None = None
-    _text: dict[str, pd.Series] = field(default_factory=dict, repr=False)
-
-    @cached_property
-    def _csv_lines(self) -> list[int]:
-        # Only read when an error is reported: quoted fields may span lines, so the line of a
-        # record is found by re-reading the file with the csv module (pandas does not keep it).
-        starts, end = [], 0
-        with open(self.name, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle, delimiter="\t" if self.kind == "tsv" else ",")
-            for record in reader:
-                start, end = end + 1, reader.line_num
-                if record:  # blank lines are skipped by pandas too
-                    starts.append(start)
-        return starts[1:]
-
-    def where(self, position: int) -> str:
-        """Where the row at source position ``position`` is, in the user's terms."""
-        if self.kind in ("csv", "tsv"):
-            return f"line {self._csv_lines[position]}"
-        if self.kind == "jsonl":
-            return f"line {self.lines[position]}"
-        return f"row index {position}"
-
-    def header(self) -> str:
-        """Where a missing column is reported."""
-        return {"csv": "line 1 (header)", "tsv": "line 1 (header)",
-                "jsonl": f"line {self.lines[0] if self.lines else 1}"}.get(self.kind, "schema")
-
-    def columns(self) -> list[str]:
-        """Every column of the source (parquet files may have been read in part)."""
-        return list(self.file_columns or self.frame.columns)
-
-    def require(self, *fields: str) -> None:
-        """Raise ``EsciDataError`` for the first of ``fields`` that is not a column."""
-        for name in fields:
-            if name not in self.frame.columns:
-                raise EsciDataError(self.name, self.header(), name,
-                                    f"column is missing; found columns {self.columns()}")
-
-    def text(self, name: str) -> pd.Series:
-        """Column ``name`` as stripped ``str`` cells, ``""`` where missing; ``""`` if no column."""
-        if name not in self._text:
-            if name not in self.frame.columns:
-                return pd.Series("", index=self.frame.index, dtype=object)
-            column = self.frame[name]
-            missing = column.isna()
-            values = column.astype(object).where(~missing, "").map(str).str.strip()
-            self._text[name] = values.astype(object)
-        return self._text[name]
-
-    def fail(self, bad: pd.Series, name: str, problem: str) -> None:
-        """Raise for the first row where boolean ``bad`` is true (a no-op when none is)."""
-        if bad.any():
-            rows = bad[bad].index
-            more = f" ({len(rows) - 1} more rows like it)" if len(rows) > 1 else ""
-            value = self.text(name).loc[rows[0]]
-            raise EsciDataError(self.name, self.where(int(rows[0])), name,
-                                problem.format(value=value) + more)
-
-    def keep(self, mask: pd.Series) -> None:
-        """Keep only the rows where ``mask`` is true (filters chosen by the config)."""
-        self.frame = self.frame[mask]
-        self._text = {k: v[mask] for k, v in self._text.items()}
-
-
-def read_table(path: str | Path, columns: list[str] | None = None) -> Table:
-    """Read a CSV, TSV, JSON lines or parquet file (by its suffix) with every cell kept as text.
-
-    Args:
-        path: The file.
-        columns: For parquet, the columns to read (those present); ``None`` reads all.
-    """
-    path = Path(path)
-    kind = TABLE_SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise ValueError(f"{path}: unknown table format {path.suffix!r}; expected one of "
-                         f"{sorted(TABLE_SUFFIXES)}")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        present = pq.read_schema(path).names
-        wanted = present if columns is None else [c for c in columns if c in present]
-        # Missing wanted columns are reported by Table.require with the full list of columns.
-        return Table(str(path), pd.read_parquet(path, columns=wanted), kind, file_columns=present)
-    if kind == "jsonl":
-        return _read_jsonl(path)
-    try:
-        frame = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", dtype=str,
-                            keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot be read as {kind.upper()}: {error}") from error
-    return Table(str(path), frame, kind)
-
-
-def _read_jsonl(path: Path) -> Table:
-    records, lines = [], []
-    with open(path, encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}: line {number}: not valid JSON ({error})") from error
-            if not isinstance(record, dict):
-                raise TypeError(f"{path}: line {number}: expected a JSON object, got "
-                                 f"{type(record).__name__}")
-            records.append(record)
-            lines.append(number)
-    return Table(str(path), pd.DataFrame.from_records(records), "jsonl", lines)
 
 
 def _nonempty(table: Table, name: str) -> pd.Series:
@@ -262,18 +111,16 @@ def _join_products(judgments: Table, products: Table, key: pd.Series,
     """Title and description for each judgment row, checking ids exist and titles are non-empty."""
     duplicated = product_key.duplicated()
     products.fail(duplicated, "product_id", "{value!r} appears in more than one row")
-    position = pd.Series(product_key.index, index=product_key.to_numpy())
-    found = key.map(position)
-    judgments.fail(found.isna(), "product_id",
+    found = pd.Index(product_key).get_indexer(key)  # (n_judgments,) positions; -1 = not found
+    judgments.fail(pd.Series(found < 0, index=key.index), "product_id",
                    f"{{value!r}} is not in the products file {products.name}")
-    used = found.astype(np.int64).unique()
     titles = products.text("product_title")
-    products.fail((titles == "") & titles.index.isin(used), "product_title",
-                  "is empty; expected a non-empty value")
-    rows = found.astype(np.int64).to_numpy()
-    return pd.DataFrame({"product_title": titles.loc[rows].to_numpy(),
-                         "product_description": products.text("product_description").loc[rows]
-                         .to_numpy()}, index=key.index)
+    used = np.zeros(len(titles), dtype=bool)
+    used[found] = True
+    products.fail(used & (titles == ""), "product_title", "is empty; expected a non-empty value")
+    return pd.DataFrame({"product_title": titles.iloc[found].to_numpy(),
+                         "product_description": products.text("product_description")
+                         .iloc[found].to_numpy()}, index=key.index)
 
 
 def read_judgments(judgments: Table, products: Table, config: EsciDataConfig) -> pd.DataFrame:
