@@ -1,4 +1,5 @@
-"""esci.data (with esci.data_forms and esci.tables): every input form, the label mapping, the split by query, and the row-level errors."""
+"""esci.data, esci.data_forms and esci.tables: every input form, the label mapping, the split by
+query, and the row-level errors."""
 
 from __future__ import annotations
 
