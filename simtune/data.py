@@ -120,6 +120,13 @@ def _check_sample(sample: Any, kind: type, fields: tuple[str, ...]) -> None:
             raise TypeError(f"{kind.__name__}.{field} is {value!r} in {sample!r}: expected a non-empty str")
 
 
+def _check_collate_fn(kwargs: dict[str, Any], collator: SimilarityCollator) -> None:
+    # Lightning re-creates loaders passing collate_fn=<our collator>; any other one is a mistake.
+    collate_fn = kwargs.pop("collate_fn", None)
+    if collate_fn is not None and collate_fn is not collator:
+        raise TypeError("pass the collator as `collator`, not `collate_fn`")
+
+
 class PairsSimilarityDataLoader(DataLoader):
     """A DataLoader of ``SimilarityPairSample`` that yields ``PairBatch``.
 
@@ -130,9 +137,10 @@ class PairsSimilarityDataLoader(DataLoader):
     """
 
     def __init__(self, dataset: Dataset | Sequence[SimilarityPairSample], collator: SimilarityCollator, **kwargs: Any) -> None:
-        if "collate_fn" in kwargs:
-            raise TypeError("pass the collator as `collator`, not `collate_fn`")
+        _check_collate_fn(kwargs, collator)
         super().__init__(dataset, collate_fn=collator, **kwargs)
+        # Lightning rebuilds loaders (to add a DistributedSampler) from their init attributes.
+        self.collator = collator
 
 
 class GroupSimilarityDataLoader(DataLoader):
@@ -143,6 +151,7 @@ class GroupSimilarityDataLoader(DataLoader):
     """
 
     def __init__(self, dataset: Dataset | Sequence[SimilarityGroupSample], collator: SimilarityCollator, **kwargs: Any) -> None:
-        if "collate_fn" in kwargs:
-            raise TypeError("pass the collator as `collator`, not `collate_fn`")
+        _check_collate_fn(kwargs, collator)
         super().__init__(dataset, collate_fn=collator, **kwargs)
+        # Lightning rebuilds loaders (to add a DistributedSampler) from their init attributes.
+        self.collator = collator
