@@ -6,11 +6,16 @@ The servable side (``SimilarityModel``, encoders, heads) is importable without L
 
 from simtune.distances import Distance
 from simtune.encoders import DEFAULT_MODEL, Encoder, LoraEncoder, TransformerEncoder
+from simtune.cache import CacheConfig
+from simtune.fit import Quaterion, fit
 from simtune.heads import EmptyHead, EncoderHead, LinearHead, SkipConnectionHead
 from simtune.model import SimilarityModel
 from simtune.samples import SimilarityGroupSample, SimilarityPairSample
 
 __all__ = [
+    "CacheConfig",
+    "Quaterion",
+    "fit",
     "DEFAULT_MODEL",
     "Distance",
     "EmptyHead",

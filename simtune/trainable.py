@@ -9,6 +9,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
+from simtune.cache import EmbeddingCache
 from simtune.data import GroupBatch, PairBatch, SimilarityCollator
 from simtune.encoders.base import Encoder
 from simtune.encoders.lora import LoraEncoder
@@ -40,7 +41,8 @@ class TrainableModel(pl.LightningModule):
             raise TypeError(f"configure_loss must return a SimilarityLoss, got {type(self.loss).__name__}")
         metrics = self.configure_metrics()
         self.evaluators = [] if metrics is None else (list(metrics) if isinstance(metrics, (list, tuple)) else [metrics])
-        self.cache = self.configure_caches()
+        cache_config = self.configure_caches()
+        self.cache = EmbeddingCache(cache_config, self.model) if cache_config is not None else None
         self._val_outputs: list[tuple[Tensor, ...]] = []
 
     # --- hooks -------------------------------------------------------------------------
@@ -73,15 +75,21 @@ class TrainableModel(pl.LightningModule):
         return None
 
     # --- training ----------------------------------------------------------------------
+    def fill_cache(self, *loaders: Any) -> None:
+        """Compute the frozen encoders' embeddings of every object in ``loaders`` (once, no grad)."""
+        if self.cache is None:
+            raise ValueError("fill_cache() needs configure_caches() to return a CacheConfig")
+        self.cache.fill(self.model, loaders)
+
     def collator(self, tokenize: bool | None = None) -> SimilarityCollator:
         """The collator for this model's loaders; skips tokenizing when the cache serves every encoder."""
         if tokenize is None:
-            tokenize = not (self.cache is not None and getattr(self.cache, "serves_all", False))
+            tokenize = not (self.cache is not None and self.cache.serves_all)
         return SimilarityCollator(self.model, tokenize=tokenize)
 
     def embed(self, batch: PairBatch | GroupBatch) -> Tensor:
         """Embeddings of a batch's objects: (2n, d) for pairs (a then b), (n, d) for groups."""
-        if self.cache is not None and getattr(self.cache, "is_filled", False):
+        if self.cache is not None and self.cache.is_filled:
             return self.cache.embed(self.model, batch)
         if batch.features is None:
             raise ValueError("the batch was collated without tokenizing, but no filled cache serves it")
