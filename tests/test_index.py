@@ -41,24 +41,26 @@ def records() -> list[IndexRecord]:
     return out
 
 
+def _server_index(double) -> QdrantIndex:
+    return QdrantIndex.server(
+        "http://127.0.0.1:6333",
+        grpc_port=double.port,
+        check_compatibility=False,  # the double speaks gRPC only; the check would use REST
+        options=ServerOptions(shard_number=2, replication_factor=2, write_consistency_factor=2),
+    )
+
+
 @pytest.fixture(params=["embedded", "grpc"])
 def index(request, tmp_path):
+    """The same interface on the embedded engine and over gRPC (real socket) to the test double."""
     if request.param == "embedded":
         with QdrantIndex.embedded(tmp_path / "index") as idx:
             yield idx
         return
     from qdrant_grpc_double import QdrantGrpcDouble
 
-    with QdrantGrpcDouble() as double:
-        idx = QdrantIndex.server(
-            "http://127.0.0.1:6333",
-            grpc_port=double.port,
-            check_compatibility=False,  # the double speaks gRPC only; the check would use REST
-            options=ServerOptions(shard_number=2, replication_factor=2, write_consistency_factor=2),
-        )
-        idx.double = double
+    with QdrantGrpcDouble() as double, _server_index(double) as idx:
         yield idx
-        idx.close()
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -156,11 +158,12 @@ def test_failed_push_leaves_alias_on_old_version(index, model, records):
     assert (report.target, report.count) == ("faq_v2", 40)
 
 
-def test_cluster_options_reach_the_server(index, model, records):
-    if not hasattr(index, "double"):
-        pytest.skip("cluster options apply to the server backend only")
-    index.push(model, records[:3], "faq", show_progress=False)
-    sent = index.double.created["faq_v1"]
+def test_cluster_options_reach_the_server(model, records):
+    from qdrant_grpc_double import QdrantGrpcDouble
+
+    with QdrantGrpcDouble() as double, _server_index(double) as index:
+        index.push(model, records[:3], "faq", show_progress=False)
+    sent = double.created["faq_v1"]
     assert (sent.shard_number, sent.replication_factor, sent.write_consistency_factor) == (2, 2, 2)
     assert sent.vectors_config.params.size == 32
     assert sent.metadata["fingerprint"].string_value == model.fingerprint()
