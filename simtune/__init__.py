@@ -4,9 +4,9 @@ The servable side (``SimilarityModel``, encoders, heads) is importable without L
 ``TrainableModel`` lives in ``simtune.trainable`` and imports Lightning there.
 """
 
+from simtune.cache import CacheConfig
 from simtune.distances import Distance
 from simtune.encoders import DEFAULT_MODEL, Encoder, LoraEncoder, TransformerEncoder
-from simtune.cache import CacheConfig
 from simtune.fit import Quaterion, fit
 from simtune.heads import EmptyHead, EncoderHead, LinearHead, SkipConnectionHead
 from simtune.model import SimilarityModel

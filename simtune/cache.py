@@ -140,7 +140,9 @@ class EmbeddingCache:
 
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        save_file({name: v.contiguous() for name, v in self.vectors.items()}, str(tmp), metadata={"count": str(len(objects))})
+        save_file(
+            {name: v.contiguous() for name, v in self.vectors.items()}, str(tmp), metadata={"count": str(len(objects))}
+        )
         tmp.replace(path)
 
     def _load(self, path: Path, objects: Sequence[str]) -> None:
@@ -164,4 +166,6 @@ def _objects(dataset: Iterable[Any]) -> Iterable[str]:
         elif isinstance(sample, SimilarityGroupSample):
             yield sample.obj
         else:
-            raise TypeError(f"cannot cache {type(sample).__name__}: expected SimilarityPairSample or SimilarityGroupSample")
+            raise TypeError(
+                f"cannot cache {type(sample).__name__}: expected SimilarityPairSample or SimilarityGroupSample"
+            )

@@ -73,9 +73,7 @@ class SimilarityCollator:
     """
 
     def __init__(self, model: Any, tokenize: bool = True) -> None:
-        self.collate_fn: Callable[[list[Any]], Features] | None = (
-            model.get_collate_fn() if tokenize else None
-        )
+        self.collate_fn: Callable[[list[Any]], Features] | None = model.get_collate_fn() if tokenize else None
 
     def __call__(self, samples: Sequence[Any]) -> PairBatch | GroupBatch:
         if not samples:
@@ -136,7 +134,9 @@ class PairsSimilarityDataLoader(DataLoader):
         **kwargs: DataLoader arguments (batch_size, shuffle, num_workers, ...).
     """
 
-    def __init__(self, dataset: Dataset | Sequence[SimilarityPairSample], collator: SimilarityCollator, **kwargs: Any) -> None:
+    def __init__(
+        self, dataset: Dataset | Sequence[SimilarityPairSample], collator: SimilarityCollator, **kwargs: Any
+    ) -> None:
         _check_collate_fn(kwargs, collator)
         super().__init__(dataset, collate_fn=collator, **kwargs)
         # Lightning rebuilds loaders (to add a DistributedSampler) from their init attributes.
@@ -150,7 +150,9 @@ class GroupSimilarityDataLoader(DataLoader):
     a few objects per group, or sample by group.
     """
 
-    def __init__(self, dataset: Dataset | Sequence[SimilarityGroupSample], collator: SimilarityCollator, **kwargs: Any) -> None:
+    def __init__(
+        self, dataset: Dataset | Sequence[SimilarityGroupSample], collator: SimilarityCollator, **kwargs: Any
+    ) -> None:
         _check_collate_fn(kwargs, collator)
         super().__init__(dataset, collate_fn=collator, **kwargs)
         # Lightning rebuilds loaders (to add a DistributedSampler) from their init attributes.

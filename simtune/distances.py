@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 
-class Distance(str, Enum):
+class Distance(StrEnum):
     """A distance between embeddings.
 
     ``similarity`` is ordered the opposite way from ``distance`` (larger is closer):

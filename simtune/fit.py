@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def fit(trainable_model: Any, trainer: Any, train_dataloader: Any, val_dataloader: Any = None, ckpt_path: str | None = None) -> None:
+def fit(
+    trainable_model: Any, trainer: Any, train_dataloader: Any, val_dataloader: Any = None, ckpt_path: str | None = None
+) -> None:
     """Train ``trainable_model`` with ``trainer``.
 
     The only thing added to ``trainer.fit`` is the explicit cache fill: when the model's

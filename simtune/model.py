@@ -63,8 +63,7 @@ class SimilarityModel(nn.Module):
         self.head = head if head is not None else EmptyHead(input_size)
         if self.head.input_embedding_size != input_size:
             raise ValueError(
-                f"head expects input of size {self.head.input_embedding_size}, but the encoders "
-                f"give {input_size}"
+                f"head expects input of size {self.head.input_embedding_size}, but the encoders give {input_size}"
             )
         self._fingerprint: str | None = None
 
@@ -122,9 +121,7 @@ class SimilarityModel(nn.Module):
         collate = self.get_collate_fn()
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         device = next(self.parameters()).device
-        autocast = (
-            torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
-        )
+        autocast = torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
         starts = range(0, len(texts), batch_size)
         if show_progress:
             from tqdm.auto import tqdm
@@ -204,8 +201,7 @@ class SimilarityModel(nn.Module):
                 raise ValueError(f"{path / MODEL_CONFIG}: missing field '{key}'")
         where = path / MODEL_CONFIG
         encoders = {
-            name: import_class(ref, Encoder, where).load(path / "encoders" / name)
-            for name, ref in config["encoders"]
+            name: import_class(ref, Encoder, where).load(path / "encoders" / name) for name, ref in config["encoders"]
         }
         head = import_class(config["head"], EncoderHead, where).load(path / "head")
         model = cls(encoders, head)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +24,7 @@ def write_sentence_transformers_modules(model: SimilarityModel, root: Path) -> b
 
     if len(model.encoders) != 1 or not isinstance(model.head, EmptyHead):
         return False
-    (name, encoder), = model.encoders.items()
+    ((name, encoder),) = model.encoders.items()
     if type(encoder) is not TransformerEncoder:
         return False
     modules = [
@@ -44,7 +43,9 @@ def write_sentence_transformers_modules(model: SimilarityModel, root: Path) -> b
         },
     )
     if encoder.normalize:
-        modules.append({"idx": 2, "name": "2", "path": "st_normalize", "type": "sentence_transformers.models.Normalize"})
+        modules.append(
+            {"idx": 2, "name": "2", "path": "st_normalize", "type": "sentence_transformers.models.Normalize"}
+        )
         (root / "st_normalize").mkdir(exist_ok=True)
     (root / "modules.json").write_text(json.dumps(modules, indent=2) + "\n")
     st_config: dict = {"similarity_fn_name": "cosine"}

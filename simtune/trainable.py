@@ -40,7 +40,9 @@ class TrainableModel(pl.LightningModule):
         if not isinstance(self.loss, SimilarityLoss):
             raise TypeError(f"configure_loss must return a SimilarityLoss, got {type(self.loss).__name__}")
         metrics = self.configure_metrics()
-        self.evaluators = [] if metrics is None else (list(metrics) if isinstance(metrics, (list, tuple)) else [metrics])
+        self.evaluators = (
+            [] if metrics is None else (list(metrics) if isinstance(metrics, (list, tuple)) else [metrics])
+        )
         cache_config = self.configure_caches()
         self.cache = EmbeddingCache(cache_config, self.model) if cache_config is not None else None
         self._val_outputs: list[tuple[Tensor, ...]] = []
@@ -133,7 +135,7 @@ class TrainableModel(pl.LightningModule):
             return
         from simtune.eval.samplers import EmbeddedGroups, EmbeddedPairs
 
-        columns = [torch.cat(column) for column in zip(*self._val_outputs)]
+        columns = [torch.cat(column) for column in zip(*self._val_outputs, strict=True)]
         self._val_outputs = []
         if self.trainer is not None and self.trainer.world_size > 1:
             columns = [gather_rows(self, column) for column in columns]

@@ -32,7 +32,9 @@ def build_tiny_bert(path: Path, hidden: int = 32, layers: int = 2, seed: int = 0
     vocab += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
     vocab += list("abcdefghijklmnopqrstuvwxyz0123456789?.,!-")
     (path / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True)
+    tokenizer = BertTokenizerFast(
+        vocab=str(path / "vocab.txt"), do_lower_case=True
+    )  # transformers 5 ignores vocab_file=
     tokenizer.save_pretrained(path)
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,

@@ -26,8 +26,14 @@ def main() -> None:
     samples = [SimilarityPairSample(a, b, s) for a, b, s in PAIRS]
     loader = PairsSimilarityDataLoader(samples, collator=model.collator(), batch_size=4, shuffle=True)
     trainer = pl.Trainer(
-        accelerator="cpu", devices=2, strategy="ddp", max_steps=4, logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        accelerator="cpu",
+        devices=2,
+        strategy="ddp",
+        max_steps=4,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
     )
     trainer.fit(model, loader)
     rank = trainer.global_rank

@@ -48,7 +48,7 @@ def test_cached_embeddings_equal_encoder_output(tiny_bert_dir, tmp_path):
     cached.fill_cache(loader)
     distinct = {t for s in SAMPLES for t in (s.obj_a, s.obj_b)}
     assert len(cached.cache.index) == len(distinct)
-    for batch, plain_batch in zip(loader, plain_loader):
+    for batch, plain_batch in zip(loader, plain_loader, strict=True):
         with torch.no_grad():
             torch.testing.assert_close(cached.embed(batch), plain.embed(plain_batch), atol=1e-5, rtol=1e-5)
             assert cached._step(batch)[0].item() == pytest.approx(plain._step(plain_batch)[0].item(), abs=1e-5)
@@ -66,8 +66,9 @@ def test_fit_fills_cache_and_trains_head_only(tiny_bert_dir):
     encoder_before = {k: v.clone() for k, v in model.model.encoders.state_dict().items()}
     head_before = {k: v.clone() for k, v in model.model.head.state_dict().items()}
     loader = PairsSimilarityDataLoader(SAMPLES, collator=model.collator(), batch_size=8, shuffle=True)
-    trainer = pl.Trainer(max_steps=5, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False)
+    trainer = pl.Trainer(
+        max_steps=5, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
+    )
     fit(model, trainer, loader)
     assert model.cache.is_filled
     for k, v in model.model.encoders.state_dict().items():

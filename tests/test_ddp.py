@@ -18,7 +18,10 @@ def test_two_process_ddp_keeps_ranks_identical(tiny_bert_dir, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     result = subprocess.run(
         [sys.executable, str(script), str(tiny_bert_dir), str(tmp_path)],
-        capture_output=True, text=True, timeout=300, env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     rank0 = load_file(str(tmp_path / "rank0.safetensors"))

@@ -18,17 +18,19 @@ def trained(minilm_path, tmp_path_factory):
     """30 steps of LoRA on the bundled MiniLM; returns (model, base weights before, losses)."""
     pl.seed_everything(0)
     model = LoraPairModel(str(minilm_path), lr=2e-3)
-    base_before = {
-        name: p.detach().clone()
-        for name, p in model.named_parameters()
-        if "lora_" not in name
-    }
+    base_before = {name: p.detach().clone() for name, p in model.named_parameters() if "lora_" not in name}
     samples = [SimilarityPairSample(a, b, s) for a, b, s in PAIRS]
     loader = PairsSimilarityDataLoader(samples, collator=model.collator(), batch_size=10, shuffle=True)
     with torch.no_grad():
         first = float(np.mean([model._step(b)[0].item() for b in loader]))
-    trainer = pl.Trainer(max_steps=30, accelerator="cpu", logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False)
+    trainer = pl.Trainer(
+        max_steps=30,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.fit(model, loader)
     model.eval()
     with torch.no_grad():

@@ -47,7 +47,9 @@ def test_contrastive_by_hand():
     # cosine distances: pair 1 cos 0.8 -> d 0.2 (positive), pair 2 cos 0.9 -> d 0.1 (negative)
     a1, b1 = pair_with_cos(0.8)
     a2, b2 = pair_with_cos(0.9)
-    loss = ContrastiveLoss(margin=0.5)(torch.cat([a1, a2]), torch.cat([b1, b2]), torch.tensor([1.0, 0.0]), torch.zeros(2))
+    loss = ContrastiveLoss(margin=0.5)(
+        torch.cat([a1, a2]), torch.cat([b1, b2]), torch.tensor([1.0, 0.0]), torch.zeros(2)
+    )
     expected = 0.5 * ((0.2**2) + (0.5 - 0.1) ** 2) / 2
     assert loss.item() == pytest.approx(expected, abs=1e-6)
 

@@ -13,7 +13,9 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def test_readme_example_runs(tmp_path, monkeypatch):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert blocks, "README has no python example"
-    code = blocks[0].replace('precision="bf16-mixed"', 'precision="bf16-mixed", logger=False, enable_checkpointing=False')
+    code = blocks[0].replace(
+        'precision="bf16-mixed"', 'precision="bf16-mixed", logger=False, enable_checkpointing=False'
+    )
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "readme_example"}
     exec(compile(code, str(README), "exec"), namespace)

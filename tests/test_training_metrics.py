@@ -49,12 +49,15 @@ def test_validation_metrics_cover_the_whole_set(tiny_bert_dir):
     train = PairsSimilarityDataLoader(positives, collator=model.collator(), batch_size=8)
     # batch size 7 splits the set unevenly: a per-batch average would differ from the whole-set value
     val = PairsSimilarityDataLoader(positives, collator=model.collator(), batch_size=7)
-    trainer = pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False)
+    trainer = pl.Trainer(
+        max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
+    )
     trainer.fit(model, train, val)
     logged = {k: float(v) for k, v in trainer.callback_metrics.items()}
     servable = SimilarityModel(model.model.encoders["default"], model.model.head)
-    expected = Evaluator({"mrr": "reciprocal_rank", "precision@1": "precision@1"}, PairSampler()).evaluate(positives, servable)
+    expected = Evaluator({"mrr": "reciprocal_rank", "precision@1": "precision@1"}, PairSampler()).evaluate(
+        positives, servable
+    )
     expected |= Evaluator({"roc_auc": "roc_auc"}, PairClassificationSampler()).evaluate(positives, servable)
     # Batched and one-pass embeddings differ by ~1e-6, which can swap near-tied ranks of this
     # random tiny model; per-batch metrics (14 candidates instead of 60) would be far off.

@@ -26,7 +26,9 @@ class TripletLoss(GroupLoss):
         distance: The distance d.
     """
 
-    def __init__(self, margin: float = 0.5, mining: str = "batch_hard", distance: Distance | str = Distance.COSINE) -> None:
+    def __init__(
+        self, margin: float = 0.5, mining: str = "batch_hard", distance: Distance | str = Distance.COSINE
+    ) -> None:
         super().__init__(distance)
         if mining not in MINING:
             raise ValueError(f"mining must be one of {MINING}, got {mining!r}")

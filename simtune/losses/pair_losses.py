@@ -87,7 +87,9 @@ class MultipleNegativesRankingLoss(PairwiseLoss):
         distance: Similarity used (cosine by default).
     """
 
-    def __init__(self, scale: float = 20.0, symmetric: bool = False, distance: Distance | str = Distance.COSINE) -> None:
+    def __init__(
+        self, scale: float = 20.0, symmetric: bool = False, distance: Distance | str = Distance.COSINE
+    ) -> None:
         super().__init__(distance)
         self.scale = float(scale)
         self.symmetric = bool(symmetric)
