@@ -111,8 +111,13 @@ def run_workload(name: str, points: np.ndarray, queries: np.ndarray, cfg: BenchC
 
     threshold = 1_000 if small else 10_000  # KB; below it a segment is searched exactly
     tuning = EdgeTuning(
-        m=cfg.m, ef_construct=cfg.ef_construct, hnsw_ef=cfg.hnsw_ef, segments=cfg.segments,
-        indexing_threshold_kb=threshold, full_scan_threshold_kb=threshold, wal=cfg.wal,
+        m=cfg.m,
+        ef_construct=cfg.ef_construct,
+        hnsw_ef=cfg.hnsw_ef,
+        segments=cfg.segments,
+        indexing_threshold_kb=threshold,
+        full_scan_threshold_kb=threshold,
+        wal=cfg.wal,
     )
     root = Path(tempfile.mkdtemp(prefix=f"bench_qdrant_{name}_"))
     try:
@@ -144,21 +149,33 @@ def run_workload(name: str, points: np.ndarray, queries: np.ndarray, cfg: BenchC
                 exact_lat.append(time.perf_counter() - start)
             sweep = {}
             for ef in (32, 64, 128, 256):
-                r = [len({h.id for h in index.search_vectors(q[None], name, k=10, hnsw_ef=ef)[0]}
-                         & {h.id for h in index.search_vectors(q[None], name, k=10, exact=True)[0]}) / 10
-                     for q in queries[:100]]
+                r = [
+                    len(
+                        {h.id for h in index.search_vectors(q[None], name, k=10, hnsw_ef=ef)[0]}
+                        & {h.id for h in index.search_vectors(q[None], name, k=10, exact=True)[0]}
+                    )
+                    / 10
+                    for q in queries[:100]
+                ]
                 sweep[ef] = float(np.mean(r))
             start = time.perf_counter()
             index.search_vectors(queries, name, k=10)
             batch_qps = len(queries) / (time.perf_counter() - start)
         return {
-            "points": int(report.count), "dim": int(points.shape[1]),
-            "ingest_points_per_s": len(points) / ingest_s, "ingest_s": ingest_s,
-            "optimize_s": build["s"], "segments": info.segments_count, "indexed_vectors": info.indexed_vectors_count,
-            "p50_ms": float(np.percentile(lat, 50) * 1e3), "p99_ms": float(np.percentile(lat, 99) * 1e3),
+            "points": int(report.count),
+            "dim": int(points.shape[1]),
+            "ingest_points_per_s": len(points) / ingest_s,
+            "ingest_s": ingest_s,
+            "optimize_s": build["s"],
+            "segments": info.segments_count,
+            "indexed_vectors": info.indexed_vectors_count,
+            "p50_ms": float(np.percentile(lat, 50) * 1e3),
+            "p99_ms": float(np.percentile(lat, 99) * 1e3),
             "exact_p50_ms": float(np.percentile(exact_lat, 50) * 1e3),
-            "recall_at_10": float(np.mean(recalls)), "recall_at_10_by_hnsw_ef": sweep,
-            "batch_queries_per_s": batch_qps, "disk_mb": _du(root) / 1e6,
+            "recall_at_10": float(np.mean(recalls)),
+            "recall_at_10_by_hnsw_ef": sweep,
+            "batch_queries_per_s": batch_qps,
+            "disk_mb": _du(root) / 1e6,
         }
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -180,11 +197,15 @@ def main(argv: list[str] | None = None) -> dict:
     OUT.mkdir(parents=True, exist_ok=True)
     results = {"config": asdict(cfg), "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}}
     points, queries, labels = synthetic(cfg.n, cfg.dim, cfg.queries, cfg.seed)
-    results["synthetic"] = run_workload("synthetic", points, queries, cfg, small=False,
-                                        payload=lambda i: {"cluster": int(labels[i])})
+    results["synthetic"] = run_workload(
+        "synthetic", points, queries, cfg, small=False, payload=lambda i: {"cluster": int(labels[i])}
+    )
     if cfg.faq and FAQ.is_file():
         docs, questions, info = faq_embeddings(cfg.queries, cfg.seed)
-        results["cloud_faq"] = {**run_workload("cloud_faq", docs, questions, cfg, small=True, payload=lambda i: {}), **info}
+        results["cloud_faq"] = {
+            **run_workload("cloud_faq", docs, questions, cfg, small=True, payload=lambda i: {}),
+            **info,
+        }
     elif cfg.faq:
         results["cloud_faq"] = {"skipped": f"{FAQ} not found"}
     (OUT / "qdrant.json").write_text(json.dumps(results, indent=1))
@@ -193,8 +214,15 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _print_table(results: dict) -> None:
-    cols = [("points", "{:,}"), ("ingest_points_per_s", "{:,.0f}"), ("optimize_s", "{:.1f}"), ("p50_ms", "{:.2f}"),
-            ("p99_ms", "{:.2f}"), ("exact_p50_ms", "{:.2f}"), ("recall_at_10", "{:.3f}")]
+    cols = [
+        ("points", "{:,}"),
+        ("ingest_points_per_s", "{:,.0f}"),
+        ("optimize_s", "{:.1f}"),
+        ("p50_ms", "{:.2f}"),
+        ("p99_ms", "{:.2f}"),
+        ("exact_p50_ms", "{:.2f}"),
+        ("recall_at_10", "{:.3f}"),
+    ]
     print(f"{'workload':<10} " + " ".join(f"{c:>20}" for c, _ in cols))
     for name in ("synthetic", "cloud_faq"):
         r = results.get(name, {})

@@ -1,7 +1,7 @@
 """A test double of Qdrant's gRPC API, backed by the embedded engine. Not a Qdrant server.
 
 It implements only the calls ``simtune.index.ServerBackend`` makes through ``qdrant-client`` with
-``prefer_grpc=True`` (Collections: CollectionExists, Create, Get, Delete, UpdateAliases, ListAliases;
+``prefer_grpc=True`` (Collections: CollectionExists, Create, Get, Update, Delete, UpdateAliases, ListAliases;
 Points: Upsert, Query, QueryBatch, Count, Get, CreateFieldIndex; Qdrant: HealthCheck), so tests can
 drive the real client, its protobuf conversions and a real socket on 127.0.0.1. Each collection is a
 ``qdrant_edge.EdgeShard`` in a temporary folder; sharding, replication and consistency options are
@@ -24,7 +24,11 @@ from qdrant_client import grpc as pb
 from qdrant_client.conversions.conversion import GrpcToRest, RestToGrpc
 from qdrant_client.http import models as rest
 
-_DISTANCE = {pb.Distance.Cosine: qe.Distance.Cosine, pb.Distance.Dot: qe.Distance.Dot, pb.Distance.Euclid: qe.Distance.Euclid}
+_DISTANCE = {
+    pb.Distance.Cosine: qe.Distance.Cosine,
+    pb.Distance.Dot: qe.Distance.Dot,
+    pb.Distance.Euclid: qe.Distance.Euclid,
+}
 _SCHEMA = {
     pb.FieldType.FieldTypeKeyword: qe.PayloadSchemaType.Keyword,
     pb.FieldType.FieldTypeInteger: qe.PayloadSchemaType.Integer,
@@ -41,6 +45,8 @@ class _State:
         self.shards: dict[str, qe.EdgeShard] = {}
         self.created: dict[str, pb.CreateCollection] = {}
         self.aliases: dict[str, str] = {}
+        self.updated: dict[str, list[pb.UpdateCollection]] = {}
+        self.api_keys: set[str] = set()
         self.folders: dict[str, Path] = {}
 
     def shard(self, name: str, context) -> qe.EdgeShard:
@@ -78,6 +84,7 @@ class _Collections(pb.CollectionsServicer):
 
     def Create(self, request, context):
         name = request.collection_name
+        self.s.api_keys.update(v for k, v in context.invocation_metadata() if k == "api-key")
         with self.s.lock:
             if name in self.s.shards or name in self.s.aliases:
                 context.abort(grpc.StatusCode.ALREADY_EXISTS, f"Collection `{name}` already exists!")
@@ -85,13 +92,22 @@ class _Collections(pb.CollectionsServicer):
             hnsw = request.hnsw_config
             config = qe.EdgeConfig(
                 vectors=qe.EdgeVectorParams(size=params.size, distance=_DISTANCE[params.distance]),
-                hnsw_config=qe.HnswIndexConfig(m=hnsw.m or 16, ef_construct=hnsw.ef_construct or 100, full_scan_threshold=10_000),
+                hnsw_config=qe.HnswIndexConfig(
+                    m=hnsw.m or 16, ef_construct=hnsw.ef_construct or 100, full_scan_threshold=10_000
+                ),
                 wal_enabled=False,
             )
             folder = self.s.root / f"{name}-{uuid.uuid4().hex[:8]}"  # a re-created name gets a fresh folder
             self.s.shards[name] = qe.EdgeShard.create(str(folder), config)
             self.s.folders[name] = folder
             self.s.created[name] = request
+        return pb.CollectionOperationResponse(result=True)
+
+    def Update(self, request, context):
+        shard = self.s.shard(request.collection_name, context)
+        with self.s.lock:
+            self.s.updated.setdefault(request.collection_name, []).append(request)
+        shard.optimize()  # stands in for the server's background optimizer reacting to new settings
         return pb.CollectionOperationResponse(result=True)
 
     def Get(self, request, context):
@@ -108,8 +124,12 @@ class _Collections(pb.CollectionsServicer):
                 write_consistency_factor=req.write_consistency_factor or 1,
                 on_disk_payload=True,
             ),
-            hnsw_config=pb.HnswConfigDiff(m=req.hnsw_config.m or 16, ef_construct=req.hnsw_config.ef_construct or 100, full_scan_threshold=10_000),
-            optimizer_config=pb.OptimizersConfigDiff(deleted_threshold=0.2, vacuum_min_vector_number=1000, default_segment_number=0, flush_interval_sec=5),
+            hnsw_config=pb.HnswConfigDiff(
+                m=req.hnsw_config.m or 16, ef_construct=req.hnsw_config.ef_construct or 100, full_scan_threshold=10_000
+            ),
+            optimizer_config=pb.OptimizersConfigDiff(
+                deleted_threshold=0.2, vacuum_min_vector_number=1000, default_segment_number=0, flush_interval_sec=5
+            ),
             wal_config=pb.WalConfigDiff(wal_capacity_mb=32, wal_segments_ahead=0),
             metadata=req.metadata,
         )
@@ -142,7 +162,9 @@ class _Collections(pb.CollectionsServicer):
                 kind = op.WhichOneof("action")
                 if kind == "create_alias":
                     if op.create_alias.collection_name not in self.s.shards:
-                        context.abort(grpc.StatusCode.NOT_FOUND, f"Collection `{op.create_alias.collection_name}` doesn't exist!")
+                        context.abort(
+                            grpc.StatusCode.NOT_FOUND, f"Collection `{op.create_alias.collection_name}` doesn't exist!"
+                        )
                     aliases[op.create_alias.alias_name] = op.create_alias.collection_name
                 elif kind == "delete_alias":
                     aliases.pop(op.delete_alias.alias_name, None)
@@ -193,7 +215,9 @@ class _Points(pb.PointsServicer):
             )
         )
         return [
-            RestToGrpc.convert_scored_point(rest.ScoredPoint(id=h.id, version=h.version, score=h.score, payload=h.payload))
+            RestToGrpc.convert_scored_point(
+                rest.ScoredPoint(id=h.id, version=h.version, score=h.score, payload=h.payload)
+            )
             for h in hits
         ]
 
@@ -208,6 +232,13 @@ class _Points(pb.PointsServicer):
         shard = self.s.shard(request.collection_name, context)
         flt = _edge_filter(GrpcToRest.convert_filter(request.filter), context) if request.HasField("filter") else None
         return pb.CountResponse(result=pb.CountResult(count=shard.count(qe.CountRequest(exact=True, filter=flt))))
+
+    def Update(self, request, context):
+        shard = self.s.shard(request.collection_name, context)
+        with self.s.lock:
+            self.s.updated.setdefault(request.collection_name, []).append(request)
+        shard.optimize()  # stands in for the server's background optimizer reacting to new settings
+        return pb.CollectionOperationResponse(result=True)
 
     def Get(self, request, context):
         shard = self.s.shard(request.collection_name, context)

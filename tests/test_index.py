@@ -118,6 +118,7 @@ def test_pushing_twice_keeps_count_and_updates_payload(index, model, records):
 
 def test_model_of_another_size_or_servable_is_refused(index, model, records, tmp_path_factory):
     from conftest import build_tiny_bert
+
     from simtune.encoders import TransformerEncoder
     from simtune.model import SimilarityModel
 
@@ -158,12 +159,17 @@ def test_failed_push_leaves_alias_on_old_version(index, model, records):
     assert (report.target, report.count) == ("faq_v2", 40)
 
 
-def test_cluster_options_reach_the_server(model, records):
+@pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")  # the double has no TLS
+def test_cluster_options_and_api_key_reach_the_server(model, records, monkeypatch):
     from qdrant_grpc_double import QdrantGrpcDouble
 
+    monkeypatch.setenv("QDRANT_API_KEY", "test-key")
     with QdrantGrpcDouble() as double, _server_index(double) as index:
         index.push(model, records[:3], "faq", show_progress=False)
+    assert double.state.api_keys == {"test-key"}
     sent = double.created["faq_v1"]
+    assert sent.optimizers_config.indexing_threshold == 0  # bulk load without HNSW...
+    assert [u.optimizers_config.indexing_threshold for u in double.state.updated["faq_v1"]] == [10_000]  # ...then on
     assert (sent.shard_number, sent.replication_factor, sent.write_consistency_factor) == (2, 2, 2)
     assert sent.vectors_config.params.size == 32
     assert sent.metadata["fingerprint"].string_value == model.fingerprint()
@@ -188,13 +194,18 @@ def test_embedded_index_survives_reopen_in_a_new_process(tmp_path, model, record
         before = index.search(model, queries, "faq", k=3)
     out = subprocess.run(
         [sys.executable, "-c", _REOPEN, str(path), str(tiny_bert_dir), json.dumps(queries)],
-        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
     )
     assert out.returncode == 0, out.stderr[-2000:]
     after = json.loads(out.stdout.strip().splitlines()[-1])
     assert after["count"] == 40
     assert [[h[0] for h in row] for row in after["hits"]] == [[h.id for h in row] for row in before]
-    np.testing.assert_allclose([[h[1] for h in row] for row in after["hits"]], [[h.score for h in row] for row in before], atol=1e-6)
+    np.testing.assert_allclose(
+        [[h[1] for h in row] for row in after["hits"]], [[h.score for h in row] for row in before], atol=1e-6
+    )
 
 
 def test_import_does_not_load_qdrant():

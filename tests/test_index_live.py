@@ -24,9 +24,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def live_index():
-    index = QdrantIndex.server(
-        os.environ["QDRANT_URL"], grpc_port=int(os.environ.get("QDRANT_GRPC_PORT", "6334"))
-    )
+    index = QdrantIndex.server(os.environ["QDRANT_URL"], grpc_port=int(os.environ.get("QDRANT_GRPC_PORT", "6334")))
     name = f"simtune_test_{uuid.uuid4().hex[:8]}"
     yield index, name
     for collection in (index.target(name), f"{name}_v1", f"{name}_v2"):
@@ -37,6 +35,7 @@ def live_index():
 
 def test_live_push_search_reindex(live_index, tiny_bert_dir, tmp_path):
     from conftest import build_tiny_bert
+
     from simtune.encoders import TransformerEncoder
     from simtune.model import SimilarityModel
 

@@ -203,10 +203,7 @@ class QdrantIndex:
                         f"model.encode returned shape {vectors.shape} for {len(recs)} texts, "
                         f"expected ({len(recs)}, {dim})"
                     )
-                payloads = [
-                    {**r.payload, ID_KEY: r.id, **({TEXT_KEY: r.text} if store_text else {})}
-                    for r in recs
-                ]
+                payloads = [{**r.payload, ID_KEY: r.id, **({TEXT_KEY: r.text} if store_text else {})} for r in recs]
                 self.backend.upsert(target, ids, vectors.astype(np.float32, copy=False), payloads)
                 bar.update(len(recs))
 

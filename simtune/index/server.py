@@ -30,6 +30,8 @@ class ServerOptions:
         m: HNSW edges per node.
         ef_construct: HNSW build candidates.
         hnsw_ef: Query-time HNSW candidates (None: the server's default).
+        indexing_threshold_kb: Segment size above which the server builds HNSW. A new collection is
+            created with indexing off (0), as Qdrant advises for bulk loads, and ``finish`` sets this.
         green_timeout_s: How long ``finish`` waits for the optimizer to report green.
     """
 
@@ -40,6 +42,7 @@ class ServerOptions:
     m: int = 16
     ef_construct: int = 100
     hnsw_ef: int | None = 128
+    indexing_threshold_kb: int = 10_000
     green_timeout_s: float = 600.0
 
 
@@ -95,11 +98,7 @@ class ServerBackend(Backend):
         ops: list[Any] = []
         if self.resolve_alias(alias) is not None:
             ops.append(m.DeleteAliasOperation(delete_alias=m.DeleteAlias(alias_name=alias)))
-        ops.append(
-            m.CreateAliasOperation(
-                create_alias=m.CreateAlias(collection_name=collection, alias_name=alias)
-            )
-        )
+        ops.append(m.CreateAliasOperation(create_alias=m.CreateAlias(collection_name=collection, alias_name=alias)))
         self.client.update_collection_aliases(change_aliases_operations=ops)  # one atomic call
 
     def create(self, name: str, dim: int, metadata: dict[str, Any], payload_indexes: dict[str, str]) -> None:
@@ -111,6 +110,7 @@ class ServerBackend(Backend):
             replication_factor=o.replication_factor,
             write_consistency_factor=o.write_consistency_factor,
             hnsw_config=m.HnswConfigDiff(m=o.m, ef_construct=o.ef_construct),
+            optimizers_config=m.OptimizersConfigDiff(indexing_threshold=0),  # no HNSW while loading
             metadata={**metadata, "hnsw_ef": o.hnsw_ef},
         )
         for key, kind in payload_indexes.items():
@@ -126,12 +126,13 @@ class ServerBackend(Backend):
     def upsert(self, name: str, ids: list[str], vectors: np.ndarray, payloads: list[dict]) -> None:
         m = self._m
         points = [
-            m.PointStruct(id=i, vector=v, payload=p)
-            for i, v, p in zip(ids, vectors.tolist(), payloads, strict=True)
+            m.PointStruct(id=i, vector=v, payload=p) for i, v, p in zip(ids, vectors.tolist(), payloads, strict=True)
         ]
         self.client.upsert(collection_name=name, points=points, wait=True)
 
     def finish(self, name: str) -> None:
+        optimizers = self._m.OptimizersConfigDiff(indexing_threshold=self.options.indexing_threshold_kb)
+        self.client.update_collection(collection_name=name, optimizers_config=optimizers)
         deadline = time.monotonic() + self.options.green_timeout_s
         while self.client.get_collection(name).status != self._m.CollectionStatus.GREEN:
             if time.monotonic() > deadline:
@@ -185,8 +186,13 @@ class ServerBackend(Backend):
                 r = chunk[0]
                 responses = [
                     self.client.query_points(
-                        name, query=r.query, query_filter=r.filter, limit=k,
-                        score_threshold=score_threshold, search_params=params, with_payload=True,
+                        name,
+                        query=r.query,
+                        query_filter=r.filter,
+                        limit=k,
+                        score_threshold=score_threshold,
+                        search_params=params,
+                        with_payload=True,
                     )
                 ]
             else:
