@@ -171,6 +171,10 @@ class EmbeddedBackend(Backend):
         shard.optimize()  # blocking: builds the HNSW graph of segments past the indexing threshold
         shard.flush()
 
+    def info(self, name: str):
+        """The engine's ``ShardInfo`` (points, indexed vectors, segments, payload schema)."""
+        return self._shard(self._target(name)).info()
+
     def count(self, name: str) -> int:
         return self._shard(self._target(name)).count(self._q.CountRequest(exact=True))
 

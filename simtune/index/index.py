@@ -45,13 +45,18 @@ class EncodesText(Protocol):
 
 @dataclass(frozen=True)
 class PushReport:
-    """What a push did: ``points`` distinct ids pushed into ``target``, now reached as ``collection``."""
+    """What a push did: ``points`` distinct ids pushed into ``target``, now reached as ``collection``.
+
+    ``seconds`` is the whole push; ``finish_seconds`` the part spent making the index searchable
+    (the HNSW build of the embedded engine, waiting for green on a server).
+    """
 
     collection: str
     target: str
     points: int
     count: int
     seconds: float
+    finish_seconds: float
     reindexed: bool
 
 
@@ -207,7 +212,9 @@ class QdrantIndex:
                 self.backend.upsert(target, ids, vectors.astype(np.float32, copy=False), payloads)
                 bar.update(len(recs))
 
+        finish_start = time.perf_counter()
         self.backend.finish(target)
+        finish_seconds = time.perf_counter() - finish_start
         count = self.backend.count(target)
         expected_ok = count == len(seen) if fresh else len(seen) <= count <= before + len(seen)
         if not expected_ok:
@@ -219,7 +226,7 @@ class QdrantIndex:
             self.backend.switch_alias(collection, target)
             if current is not None and current != target and not keep_old:
                 self.backend.delete(current)
-        return PushReport(collection, target, len(seen), count, time.perf_counter() - start, fresh)
+        return PushReport(collection, target, len(seen), count, time.perf_counter() - start, finish_seconds, fresh)
 
     # -- search --------------------------------------------------------------------------------
     def search(
