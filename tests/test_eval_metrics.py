@@ -59,7 +59,9 @@ def test_no_relevant_queries_are_excluded_and_nan_per_query():
 
 def test_graded_ndcg_hand_worked():
     rel = torch.tensor([[2.0, 0.0, 3.0], [0.0, 1.0, 0.0]])
-    ideal = torch.tensor([[3.0, 2.0, 1.0], [1.0, 0.0, 0.0]])  # query 0 has a grade-1 item below the list
+    ideal = torch.tensor(
+        [[3.0, 2.0, 1.0], [1.0, 0.0, 0.0]]
+    )  # query 0 has a grade-1 item below the list
     dcg0 = 2 / math.log2(2) + 3 / math.log2(4)
     idcg0 = 3 / math.log2(2) + 2 / math.log2(3) + 1 / math.log2(4)
     dcg1, idcg1 = 1 / math.log2(3), 1.0
@@ -80,7 +82,9 @@ def _ranked(preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def test_binary_metrics_match_torchmetrics_and_sklearn(seed):
     g = torch.Generator().manual_seed(seed)
     n_q, n = 40, 30
-    preds = torch.rand(n_q, n, generator=g) + 0.01  # > 0: torchmetrics drops targets where preds <= 0
+    preds = (
+        torch.rand(n_q, n, generator=g) + 0.01
+    )  # > 0: torchmetrics drops targets where preds <= 0
     target = (torch.rand(n_q, n, generator=g) < 0.15).float()
     target[0] = 0  # a query with nothing relevant: excluded by us
     rel, n_rel = _ranked(preds, target), target.sum(1)
@@ -90,9 +94,15 @@ def test_binary_metrics_match_torchmetrics_and_sklearn(seed):
         return np.mean([fn(preds[i], target[i].bool(), **kw).item() for i in valid])
 
     for k in (1, 3, 10):
-        assert precision_at_k(rel, n_rel, k=k).item() == pytest.approx(ref(retrieval_precision, top_k=k), abs=1e-6)
-        assert recall_at_k(rel, n_rel, k=k).item() == pytest.approx(ref(retrieval_recall, top_k=k), abs=1e-6)
-    assert reciprocal_rank(rel, n_rel).item() == pytest.approx(ref(retrieval_reciprocal_rank), abs=1e-6)
+        assert precision_at_k(rel, n_rel, k=k).item() == pytest.approx(
+            ref(retrieval_precision, top_k=k), abs=1e-6
+        )
+        assert recall_at_k(rel, n_rel, k=k).item() == pytest.approx(
+            ref(retrieval_recall, top_k=k), abs=1e-6
+        )
+    assert reciprocal_rank(rel, n_rel).item() == pytest.approx(
+        ref(retrieval_reciprocal_rank), abs=1e-6
+    )
     assert r_precision(rel, n_rel).item() == pytest.approx(ref(retrieval_r_precision), abs=1e-6)
     sk_ap = np.mean([average_precision_score(target[i].numpy(), preds[i].numpy()) for i in valid])
     assert average_precision(rel, n_rel).item() == pytest.approx(sk_ap, abs=1e-6)

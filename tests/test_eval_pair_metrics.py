@@ -69,8 +69,12 @@ def _brute_force(scores: torch.Tensor, labels: torch.Tensor, metric: str) -> flo
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_best_threshold_matches_brute_force(seed, ties):
     scores, labels = _data(seed, n=120, ties=ties)
-    assert accuracy_at_best_threshold(scores, labels).item() == pytest.approx(_brute_force(scores, labels, "accuracy"))
-    assert f1_at_best_threshold(scores, labels).item() == pytest.approx(_brute_force(scores, labels, "f1"))
+    assert accuracy_at_best_threshold(scores, labels).item() == pytest.approx(
+        _brute_force(scores, labels, "accuracy")
+    )
+    assert f1_at_best_threshold(scores, labels).item() == pytest.approx(
+        _brute_force(scores, labels, "f1")
+    )
     value, threshold = best_threshold(scores, labels, "f1")
     pred = scores.double() >= threshold
     tp = int((pred & (labels == 1)).sum())

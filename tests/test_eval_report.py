@@ -13,11 +13,19 @@ from simtune.eval import write_json_atomic, write_report
 def test_write_report_metrics_and_roc(tmp_path):
     scores = torch.tensor([0.9, 0.7, 0.4, 0.2, 0.65])
     labels = torch.tensor([1, 1, 0, 0, 0])
-    paths = write_report(tmp_path / "run", {"roc_auc": 1.0, "mrr": float("nan")}, (scores, labels), {"model": "abc"})
+    paths = write_report(
+        tmp_path / "run", {"roc_auc": 1.0, "mrr": float("nan")}, (scores, labels), {"model": "abc"}
+    )
     data = json.loads(paths["metrics"].read_text())
-    assert data == {"metrics": {"roc_auc": 1.0, "mrr": None}, "model": "abc"}  # NaN is written as null
+    assert data == {
+        "metrics": {"roc_auc": 1.0, "mrr": None},
+        "model": "abc",
+    }  # NaN is written as null
     assert paths["roc"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["metrics.json", "roc.png"]  # no temp files
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "metrics.json",
+        "roc.png",
+    ]  # no temp files
 
 
 def test_write_json_atomic_keeps_old_file_on_failure(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 
 import pytest
@@ -51,7 +50,9 @@ def test_ranked_relevance_matches_brute_force(same_set, k):
     d = q if same_set else F.normalize(torch.randn(17, 8, generator=g), dim=1)
     q_labels = torch.randint(0, 5, (23,), generator=g)
     d_labels = q_labels if same_set else torch.randint(0, 5, (17,), generator=g)
-    got = ranked_relevance(q, d, q_labels, d_labels, k, same_set=same_set, query_chunk=5, doc_chunk=3)
+    got = ranked_relevance(
+        q, d, q_labels, d_labels, k, same_set=same_set, query_chunk=5, doc_chunk=3
+    )
     want = _brute(q @ d.T, q_labels, d_labels, k, same_set)
     assert torch.equal(got[0], want[0].float()) and torch.equal(got[1], want[1])
 
@@ -124,7 +125,7 @@ def test_distance_other_than_cosine():
     g = torch.Generator().manual_seed(2)
     a, b = torch.randn(20, 5, generator=g), torch.randn(20, 5, generator=g)
     pairs = EmbeddedPairs(a, a + 0.3 * b, torch.ones(20))
-    relevance, n_rel = PairSampler(k=39, distance=Distance.EUCLIDEAN, doc_chunk=9).rank(pairs)
+    relevance, _ = PairSampler(k=39, distance=Distance.EUCLIDEAN, doc_chunk=9).rank(pairs)
     x = torch.cat([pairs.emb_a, pairs.emb_b])
     labels = torch.cat([torch.arange(20), torch.arange(20)])
     want, _ = _brute(-torch.cdist(x, x), labels, labels, 39, same_set=True)
@@ -153,7 +154,9 @@ def test_embed_and_evaluator_end_to_end():
     assert evaluator.evaluate(data, model) == pytest.approx({"p@1": 1.0, "mrr": 1.0})
     assert model.calls == [(10, 7, False)]  # one call over obj_a then obj_b, tensors requested
     groups = [SimilarityGroupSample(f"g{i % 2}", i % 2) for i in range(6)]
-    assert Evaluator(["precision@1"], GroupSampler()).evaluate(groups, model) == {"precision@1": 1.0}
+    assert Evaluator(["precision@1"], GroupSampler()).evaluate(groups, model) == {
+        "precision@1": 1.0
+    }
 
 
 def test_pair_classification_sampler():
@@ -163,13 +166,20 @@ def test_pair_classification_sampler():
     sampler = PairClassificationSampler()
     sims, labels = sampler.pair_scores(pairs)
     assert sims.tolist() == pytest.approx([1.0, 0.0, 1.0, 0.0]) and labels.tolist() == [1, 0, 1, 0]
-    got = sampler.score(pairs, {"auc": roc_auc, "acc": "accuracy", "f1": "f1", "ap": "average_precision"})
+    got = sampler.score(
+        pairs, {"auc": roc_auc, "acc": "accuracy", "f1": "f1", "ap": "average_precision"}
+    )
     assert got == pytest.approx({"auc": 1.0, "acc": 1.0, "f1": 1.0, "ap": 1.0})
 
 
 def test_bad_inputs_name_the_problem():
-    with pytest.raises(TypeError, match=r"dataset row 1: expected a SimilarityPairSample with field 'obj_a', got SimilarityGroupSample"):
-        PairSampler().embed([SimilarityPairSample("a", "b"), SimilarityGroupSample("c", 0)], _FakeModel())
+    with pytest.raises(
+        TypeError,
+        match=r"dataset row 1: expected a SimilarityPairSample with field 'obj_a', got SimilarityGroupSample",
+    ):
+        PairSampler().embed(
+            [SimilarityPairSample("a", "b"), SimilarityGroupSample("c", 0)], _FakeModel()
+        )
     with pytest.raises(ValueError, match="unknown retrieval metric 'precision@0'"):
         Evaluator(["precision@0"], PairSampler())
     with pytest.raises(ValueError, match="unknown pair metric 'mrr'"):
@@ -186,10 +196,17 @@ def test_with_similarity_model(tiny_bert_dir):
     from simtune.model import SimilarityModel
 
     model = SimilarityModel(TransformerEncoder(str(tiny_bert_dir)))
-    texts = ["how do i price storage", "what is a lambda function", "red shoes size small", "coffee mug"]
+    texts = [
+        "how do i price storage",
+        "what is a lambda function",
+        "red shoes size small",
+        "coffee mug",
+    ]
     pairs = [SimilarityPairSample(t, t + " ?") for t in texts]
     embedded = PairSampler().embed(pairs, model)
-    assert embedded.emb_a.shape == (4, model.embedding_size) and embedded.scores.tolist() == [1.0] * 4
+    assert (
+        embedded.emb_a.shape == (4, model.embedding_size) and embedded.scores.tolist() == [1.0] * 4
+    )
     want = torch.as_tensor(model.encode(texts))
     assert torch.allclose(embedded.emb_a, want, atol=1e-5)
     out = Evaluator(["precision@1", "mrr"], PairSampler()).evaluate(pairs, model)

@@ -81,7 +81,9 @@ def resolve_metric(name: str, kind: str) -> Callable[..., Any]:
 def resolve_metrics(metrics: MetricSpec, kind: str) -> dict[str, Callable[..., Any]]:
     """``{output name: callable}`` from a dict of callables or names, or from a list of names."""
     if isinstance(metrics, str):
-        raise TypeError("metrics must be a dict or a list of names, got a single string; wrap it in a list")
+        raise TypeError(
+            "metrics must be a dict or a list of names, got a single string; wrap it in a list"
+        )
     items = metrics.items() if isinstance(metrics, Mapping) else ((name, name) for name in metrics)
     resolved = {}
     for key, fn in items:
@@ -99,11 +101,12 @@ class Evaluator:
     Args:
         metrics: ``{output name: metric callable or metric name}``, or a list of metric names.
         sampler: A :class:`~simtune.eval.samplers.PairSampler`, ``GroupSampler`` or
-            ``PairClassificationSampler`` (anything with ``embed`` and ``score``).
+            ``PairClassificationSampler`` (anything with ``embed`` and ``score``; its
+            ``metric_kind``, "retrieval" or "pair", says how metric names are resolved).
     """
 
     def __init__(self, metrics: MetricSpec, sampler: Any) -> None:
-        kind = "pair" if type(sampler).__name__ == "PairClassificationSampler" else "retrieval"
+        kind = getattr(sampler, "metric_kind", "retrieval")  # how the sampler calls its metrics
         self.metrics = resolve_metrics(metrics, kind)  # fail on bad names now, not after embedding
         if not self.metrics:
             raise ValueError("Evaluator needs at least one metric")

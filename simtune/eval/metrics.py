@@ -49,10 +49,14 @@ __all__ = [
 ]
 
 
-def _check(relevance: Tensor, n_relevant: Tensor, k: int | None, name: str) -> tuple[Tensor, Tensor]:
+def _check(
+    relevance: Tensor, n_relevant: Tensor, k: int | None, name: str
+) -> tuple[Tensor, Tensor]:
     """Validate shapes and ``k``; return (relevance float (q, depth), n_relevant float (q,))."""
     if relevance.dim() != 2:
-        raise ValueError(f"{name}: relevance must be (n_queries, depth), got shape {tuple(relevance.shape)}")
+        raise ValueError(
+            f"{name}: relevance must be (n_queries, depth), got shape {tuple(relevance.shape)}"
+        )
     if n_relevant.shape != relevance.shape[:1]:
         raise ValueError(
             f"{name}: n_relevant must be ({relevance.shape[0]},) to match relevance, "
@@ -80,7 +84,9 @@ def _reduce(per_query: Tensor, n_relevant: Tensor, reduction: str) -> Tensor:
     return per_query[valid].mean()
 
 
-def precision_at_k(relevance: Tensor, n_relevant: Tensor, k: int, reduction: str = "mean") -> Tensor:
+def precision_at_k(
+    relevance: Tensor, n_relevant: Tensor, k: int, reduction: str = "mean"
+) -> Tensor:
     """Fraction of the top ``k`` items that are relevant.
 
     Args:

@@ -38,7 +38,9 @@ __all__ = [
 ]
 
 
-def _check(scores: Tensor, labels: Tensor, name: str, both_classes: bool = True) -> tuple[Tensor, Tensor]:
+def _check(
+    scores: Tensor, labels: Tensor, name: str, both_classes: bool = True
+) -> tuple[Tensor, Tensor]:
     """Validate (n,) scores and {0, 1} labels; return (scores float64, labels bool)."""
     scores, labels = torch.as_tensor(scores), torch.as_tensor(labels)
     if scores.dim() != 1 or labels.shape != scores.shape:
@@ -48,12 +50,16 @@ def _check(scores: Tensor, labels: Tensor, name: str, both_classes: bool = True)
     if scores.numel() == 0:
         raise ValueError(f"{name}: no pairs to score")
     if not bool(((labels == 0) | (labels == 1)).all()):
-        raise ValueError(f"{name}: labels must be 0 or 1, got values {labels.unique().tolist()[:5]}")
+        raise ValueError(
+            f"{name}: labels must be 0 or 1, got values {labels.unique().tolist()[:5]}"
+        )
     if bool(torch.isnan(scores.float()).any()):
         raise ValueError(f"{name}: scores contain NaN")
     labels = labels.bool()
     if both_classes and (bool(labels.all()) or not bool(labels.any())):
-        raise ValueError(f"{name}: undefined when all labels are {int(labels[0])}; need both classes")
+        raise ValueError(
+            f"{name}: undefined when all labels are {int(labels[0])}; need both classes"
+        )
     return scores.double(), labels
 
 
@@ -155,4 +161,6 @@ def pair_average_precision(scores: Tensor, labels: Tensor) -> Tensor:
     from sklearn.metrics import average_precision_score
 
     scores, labels = _check(scores, labels, "pair_average_precision")
-    return torch.tensor(float(average_precision_score(labels.numpy(), scores.numpy())), dtype=torch.float64)
+    return torch.tensor(
+        float(average_precision_score(labels.numpy(), scores.numpy())), dtype=torch.float64
+    )

@@ -66,9 +66,17 @@ def write_report(
         ``{"metrics": path}`` and, with pair scores, ``{"roc": path}``.
     """
     out_dir = Path(out_dir)
-    paths = {"metrics": write_json_atomic(out_dir / "metrics.json", {"metrics": metrics, **(extra or {})})}
+    paths = {
+        "metrics": write_json_atomic(
+            out_dir / "metrics.json", {"metrics": metrics, **(extra or {})}
+        )
+    }
     if pair_scores is not None:
-        paths["roc"] = plot_roc(*pair_scores, out_dir / "roc.png", title=f"ROC AUC {metrics.get('roc_auc', float('nan')):.4f}")
+        paths["roc"] = plot_roc(
+            *pair_scores,
+            out_dir / "roc.png",
+            title=f"ROC AUC {metrics.get('roc_auc', float('nan')):.4f}",
+        )
     return paths
 
 
@@ -90,7 +98,13 @@ def plot_roc(scores: Tensor, labels: Tensor, path: str | Path, title: str = "ROC
     try:
         ax.plot((fp / n_neg).numpy(), (tp / n_pos).numpy(), lw=1.5, label="model")
         ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8, label="chance")
-        ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title, xlim=(0, 1), ylim=(0, 1))
+        ax.set(
+            xlabel="false positive rate",
+            ylabel="true positive rate",
+            title=title,
+            xlim=(0, 1),
+            ylim=(0, 1),
+        )
         ax.legend(loc="lower right")
         fig.tight_layout()
         path = Path(path)

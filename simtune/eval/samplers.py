@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -65,7 +65,9 @@ class EmbeddedGroups:
 
 def _field(sample: Any, name: str, row: int, kind: str) -> Any:
     if not hasattr(sample, name):
-        raise TypeError(f"dataset row {row}: expected a {kind} with field {name!r}, got {type(sample).__name__}")
+        raise TypeError(
+            f"dataset row {row}: expected a {kind} with field {name!r}, got {type(sample).__name__}"
+        )
     return getattr(sample, name)
 
 
@@ -77,7 +79,9 @@ def _encode(model: Any, texts: list[Any], batch_size: int) -> Tensor:
     return emb
 
 
-def _similarity(distance: Any) -> tuple[Callable[[Tensor], Tensor], Similarity, Callable[[Tensor, Tensor], Tensor]]:
+def _similarity(
+    distance: Any,
+) -> tuple[Callable[[Tensor], Tensor], Similarity, Callable[[Tensor, Tensor], Tensor]]:
     """(prepare rows, block similarity matrix, row-wise pair similarity) for a distance (None = cosine)."""
     if distance is None or str(getattr(distance, "value", distance)) == "cosine":
         return cosine_prepare, dot_similarity, lambda a, b: (a * b).sum(-1)
@@ -102,11 +106,14 @@ def _embed_pairs(dataset: Iterable[Any], model: Any, batch_size: int) -> Embedde
 def _check_finite(*tensors: Tensor) -> None:
     for t in tensors:
         if not bool(torch.isfinite(t).all()):
-            raise ValueError("embeddings contain NaN or inf; the model diverged or the inputs are broken")
+            raise ValueError(
+                "embeddings contain NaN or inf; the model diverged or the inputs are broken"
+            )
 
 
 @dataclass
 class _RetrievalSampler:
+    metric_kind: ClassVar[str] = "retrieval"  # metrics are called as metric(relevance, n_relevant)
     k: int = 100
     distance: Any = None
     batch_size: int = 32
@@ -116,9 +123,13 @@ class _RetrievalSampler:
     def __post_init__(self) -> None:
         for name in ("k", "batch_size", "query_chunk", "doc_chunk"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{type(self).__name__}.{name} must be a positive int, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{type(self).__name__}.{name} must be a positive int, got {getattr(self, name)!r}"
+                )
 
-    def _rank(self, queries: Tensor, docs: Tensor | None, q_labels: Tensor, d_labels: Tensor) -> tuple[Tensor, Tensor]:
+    def _rank(
+        self, queries: Tensor, docs: Tensor | None, q_labels: Tensor, d_labels: Tensor
+    ) -> tuple[Tensor, Tensor]:
         prepare, sim, _ = _similarity(self.distance)
         q = prepare(queries)
         d = q if docs is None else prepare(docs)
@@ -129,7 +140,9 @@ class _RetrievalSampler:
 
     @staticmethod
     def _apply(metrics: Mapping[str, Any], *args: Tensor) -> dict[str, float]:
-        return {name: float(fn(*args)) for name, fn in resolve_metrics(metrics, "retrieval").items()}
+        return {
+            name: float(fn(*args)) for name, fn in resolve_metrics(metrics, "retrieval").items()
+        }
 
 
 @dataclass
@@ -192,12 +205,16 @@ class GroupSampler(_RetrievalSampler):
         for row, sample in enumerate(dataset):
             objs.append(_field(sample, "obj", row, "SimilarityGroupSample"))
             group = _field(sample, "group", row, "SimilarityGroupSample")
-            if not isinstance(group, int) and not (isinstance(group, Tensor) and group.numel() == 1):
+            if not isinstance(group, int) and not (
+                isinstance(group, Tensor) and group.numel() == 1
+            ):
                 raise TypeError(f"dataset row {row}: group must be an int, got {group!r}")
             groups.append(int(group))
         if not objs:
             raise ValueError("cannot evaluate an empty dataset")
-        return EmbeddedGroups(embeddings=_encode(model, objs, self.batch_size), groups=torch.tensor(groups))
+        return EmbeddedGroups(
+            embeddings=_encode(model, objs, self.batch_size), groups=torch.tensor(groups)
+        )
 
     def rank(self, embedded: EmbeddedGroups) -> tuple[Tensor, Tensor]:
         """Relevance (n, k) and n_relevant (n,) (group size - 1)."""
@@ -220,6 +237,7 @@ class PairClassificationSampler:
         batch_size: Texts per ``model.encode`` batch.
     """
 
+    metric_kind: ClassVar[str] = "pair"  # metrics are called as metric(scores, labels)
     positive_from: float = 0.5
     distance: Any = None
     batch_size: int = 32
@@ -238,4 +256,6 @@ class PairClassificationSampler:
     def score(self, embedded: EmbeddedPairs, metrics: Mapping[str, Any]) -> dict[str, float]:
         """Call every ``metric(scores, labels)``; return ``{name: float}``."""
         sims, labels = self.pair_scores(embedded)
-        return {name: float(fn(sims, labels)) for name, fn in resolve_metrics(metrics, "pair").items()}
+        return {
+            name: float(fn(sims, labels)) for name, fn in resolve_metrics(metrics, "pair").items()
+        }

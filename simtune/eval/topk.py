@@ -37,7 +37,9 @@ def count_relevant(query_labels: Tensor, doc_labels: Tensor, same_set: bool) -> 
         (n_queries,) long counts.
     """
     ordered = torch.sort(doc_labels).values
-    counts = torch.searchsorted(ordered, query_labels, right=True) - torch.searchsorted(ordered, query_labels)
+    counts = torch.searchsorted(ordered, query_labels, right=True) - torch.searchsorted(
+        ordered, query_labels
+    )
     return counts - 1 if same_set else counts
 
 
@@ -110,7 +112,9 @@ def ranked_relevance(
                 v, sel = v.topk(depth, dim=1)
                 i = i.gather(1, sel)
             best_v, best_i = v, i
-        rel = (doc_labels[best_i] == query_labels[qs : qs + query_chunk, None]).float()  # (bq, depth)
+        rel = (
+            doc_labels[best_i] == query_labels[qs : qs + query_chunk, None]
+        ).float()  # (bq, depth)
         # Pessimistic ties: stable sort by relevance ascending, then stably by similarity descending.
         o1 = torch.argsort(rel, dim=1, stable=True)
         v1, r1 = best_v.gather(1, o1), rel.gather(1, o1)
