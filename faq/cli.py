@@ -21,6 +21,9 @@ def build_parser(config_cls: type, description: str | None = None) -> argparse.A
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         help_text = f.metadata.get("help", "") + f" (default: {default})"
         kind = hints[f.name]
+        if f.metadata.get("positional"):  # a list field taken from the remaining arguments
+            parser.add_argument(f.name, nargs="*", default=default, help=f.metadata.get("help", ""))
+            continue
         if kind is bool:
             parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=help_text)
             continue
@@ -47,5 +50,8 @@ def parse_config(config_cls: type[T], argv: Sequence[str] | None = None, descrip
 
 
 def field(default: Any, help: str, **metadata: Any) -> Any:  # noqa: A002 - argparse's word
-    """``dataclasses.field`` with a help text (and optional ``choices``)."""
+    """``dataclasses.field`` with a help text (and optional ``choices``, or ``positional=True``
+    for a list field filled from the positional arguments)."""
+    if isinstance(default, list):
+        return dataclasses.field(default_factory=lambda: list(default), metadata={"help": help, **metadata})
     return dataclasses.field(default=default, metadata={"help": help, **metadata})

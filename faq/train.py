@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from faq.cli import field, parse_config
+from simtune.encoders import DEFAULT_MODEL
 
 PRECISIONS = {"32": "32-true", "bf16": "bf16-mixed"}
 # Per-mode defaults, used where a field is left at None. Head: the cache makes an epoch cost
@@ -33,6 +34,7 @@ class TrainConfig:
     data: str | None = field(None, "JSON-lines file of question/answer pairs; default data/cloud_faq_dataset.jsonl, downloaded when missing")
     lora: bool = field(False, "train LoRA adapters (r=8, alpha=16 on query/key/value) instead of a head on the frozen encoder")
     output: str | None = field(None, "servable folder; default servable/faq, or servable/faq_lora with --lora")
+    model: str = field(DEFAULT_MODEL, "encoder: hub id or local folder (the default is bundled, offline)")
     epochs: int | None = field(None, f"training epochs; default {HEAD_DEFAULTS['epochs']} (head) or {LORA_DEFAULTS['epochs']} (LoRA)")
     batch_size: int | None = field(None, f"pairs per batch; default {HEAD_DEFAULTS['batch_size']} (head) or {LORA_DEFAULTS['batch_size']} (LoRA)")
     lr: float | None = field(None, f"learning rate; default {HEAD_DEFAULTS['lr']} (head) or {LORA_DEFAULTS['lr']} (LoRA)")
@@ -93,10 +95,10 @@ def build(config: TrainConfig, total_steps: int | None = None) -> Any:
     from faq.model import FAQLoraModel, FAQModel
 
     if config.lora:
-        return FAQLoraModel(lr=config.lr, max_length=config.max_length, total_steps=total_steps,
+        return FAQLoraModel(lr=config.lr, model_name=config.model, max_length=config.max_length, total_steps=total_steps,
                             warmup_steps=int(config.warmup_ratio * (total_steps or 0)))  # fmt: skip
     cache_dir = None if config.cache_dir is None else str(Path(config.cache_dir) / config.precision)
-    return FAQModel(lr=config.lr, max_length=config.max_length, cache_dir=cache_dir)
+    return FAQModel(lr=config.lr, model_name=config.model, max_length=config.max_length, cache_dir=cache_dir)
 
 
 def trainer_for(config: TrainConfig, **overrides: Any) -> Any:
@@ -149,7 +151,7 @@ def run(config: TrainConfig) -> dict[str, Any]:
     if config.baseline:
         if config.lora:  # the pre-trained encoder alone (the adapters start as the identity too)
             with autocast(config.precision):
-                pretrained = SimilarityModel(TransformerEncoder(max_length=config.max_length))
+                pretrained = SimilarityModel(TransformerEncoder(config.model, max_length=config.max_length))
                 result["baseline"] = evaluator.evaluate(val_pairs, pretrained)
         else:  # the head starts as the identity: the cache holds the pre-trained embeddings
             result["baseline"] = evaluator.evaluate(val_pairs, CachedServable(model))
