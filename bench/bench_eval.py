@@ -38,6 +38,7 @@ from simtune.eval.report import write_json_atomic
 
 OUT = Path(__file__).resolve().parent / "out"
 METRICS = ["precision@1", "mrr", "ndcg@10"]
+COLUMNS = ("method", "objects", "depth", "seconds", "peak_extra_mb", "metrics")
 
 
 def _peak_mb() -> float:
@@ -164,7 +165,8 @@ def main() -> None:
 
     report = {
         "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                    "platform": platform.platform(), "torch": torch.__version__},
+                    "platform": platform.platform(), "torch": torch.__version__,
+                    "load_average_1_5_15": os.getloadavg()},  # the CPU may be shared
         "config": vars(args),
         "memory_method": "ru_maxrss growth (MiB) from after the embeddings exist to after the evaluation",
         "embeddings_mb": emb_mb,
@@ -176,7 +178,7 @@ def main() -> None:
             "torchmetrics_objects": 2 * args.tm_pairs, "torchmetrics_seconds": t_tm,
             "chunked_topk_seconds_same_n": t_ours_tiny, "torchmetrics_over_chunked_topk": t_tm / t_ours_tiny,
         },
-        "rows": [dict(zip(("method", "objects", "depth", "seconds", "peak_extra_mb", "metrics"), r)) for r in rows],
+        "rows": [dict(zip(COLUMNS, r, strict=True)) for r in rows],
     }  # fmt: skip
     write_json_atomic(OUT / "eval.json", report)
 
@@ -186,8 +188,9 @@ def main() -> None:
         print(
             f"{method:<22}{n:>9}{depth!s:>7}{sec:>10.2f}{'' if mb is None else f'{mb:.0f}':>11}  {shown}"
         )
-    print(f"embeddings: {emb_mb:.0f} MiB; naive/ours at {2 * args.baseline_pairs} objects: "
-          f"{t_naive / t_ours_small:.2f}x; torchmetrics/ours at {2 * args.tm_pairs}: {t_tm / t_ours_tiny:.1f}x")  # fmt: skip
+    print(f"embeddings: {emb_mb:.0f} MiB")
+    print(f"naive/ours at {2 * args.baseline_pairs} objects: {t_naive / t_ours_small:.2f}x")
+    print(f"torchmetrics/ours at {2 * args.tm_pairs} objects: {t_tm / t_ours_tiny:.1f}x")
     print(f"wrote {OUT / 'eval.json'}")
 
 
