@@ -212,3 +212,20 @@ def test_import_does_not_load_qdrant():
     code = "import sys, simtune.index; print('qdrant_client' in sys.modules or 'qdrant_edge' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_push_streams_a_generator_in_batches(index, model, records):
+    sizes = []
+
+    class Counting:
+        embedding_size = model.embedding_size
+        fingerprint = model.fingerprint
+
+        def encode(self, texts, batch_size=32, to_numpy=True):
+            sizes.append(len(texts))
+            return model.encode(texts, batch_size=batch_size, to_numpy=to_numpy)
+
+    stream = ((r.id, r.text, r.payload) for r in records)  # no len(): never materialised
+    report = index.push(Counting(), stream, "faq", batch_size=16, show_progress=False)
+    assert (sizes, report.count) == ([16, 16, 8], 40)
+    assert index.search(model, records[5].text, "faq", k=1)[0].id == "doc-5"

@@ -34,6 +34,8 @@ class IndexMismatchError(ValueError):
 def point_id(external_id: str | int) -> str:
     """Return the point id of an external id: UUIDv5, so pushing the same id again updates it.
 
+    Ids are compared by their string form: ``1`` and ``"1"`` name the same point.
+
     >>> point_id("faq-1") == point_id("faq-1") != point_id("faq-2")
     True
     """

@@ -116,6 +116,11 @@ class QdrantIndex:
     def _check_model(self, model: EncodesText, collection: str, strict_fingerprint: bool) -> dict:
         meta = self.backend.metadata(collection)
         size, fp = int(model.embedding_size), model.fingerprint()
+        if META_SIZE not in meta:
+            raise IndexMismatchError(
+                f"collection {collection!r} was not created by simtune (no {META_SIZE!r} in its metadata); "
+                "push with reindex=True to build a simtune collection behind this name"
+            )
         if meta.get(META_SIZE) != size:
             raise IndexMismatchError(
                 f"collection {collection!r} holds {meta.get(META_SIZE)}-d embeddings but the model "

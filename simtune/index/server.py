@@ -73,6 +73,7 @@ class ServerBackend(Backend):
         from qdrant_client import QdrantClient, models
 
         self._m = models
+        self._meta: dict[str, dict[str, Any]] = {}
         self.options = options or ServerOptions()
         self.client = QdrantClient(
             url=url,
@@ -118,9 +119,12 @@ class ServerBackend(Backend):
 
     def metadata(self, name: str) -> dict[str, Any]:
         target = self.resolve_alias(name) or name
-        return dict(self.client.get_collection(target).config.metadata or {})
+        if target not in self._meta:  # written once at creation: one Get per collection, not per search
+            self._meta[target] = dict(self.client.get_collection(target).config.metadata or {})
+        return self._meta[target]
 
     def delete(self, name: str) -> None:
+        self._meta.pop(name, None)
         self.client.delete_collection(name)
 
     def upsert(self, name: str, ids: list[str], vectors: np.ndarray, payloads: list[dict]) -> None:
