@@ -229,3 +229,33 @@ def test_push_streams_a_generator_in_batches(index, model, records):
     report = index.push(Counting(), stream, "faq", batch_size=16, show_progress=False)
     assert (sizes, report.count) == ([16, 16, 8], 40)
     assert index.search(model, records[5].text, "faq", k=1)[0].id == "doc-5"
+
+
+def test_searches_during_a_reindex_see_old_or_new_never_partial(index, model, records):
+    import threading
+    import time
+
+    index.push(model, records, "faq", show_progress=False)
+    v2 = [IndexRecord(r.id, r.text, {**r.payload, "version": 2}) for r in records[:30]]
+
+    class Slow:  # encodes slowly, so readers get many looks at the index mid-reindex
+        embedding_size = model.embedding_size
+        fingerprint = model.fingerprint
+
+        def encode(self, texts, batch_size=32, to_numpy=True):
+            time.sleep(0.05)
+            return model.encode(texts, batch_size=batch_size, to_numpy=to_numpy)
+
+    worker = threading.Thread(
+        target=index.push, args=(Slow(), v2, "faq"), kwargs={"reindex": True, "batch_size": 5, "show_progress": False}
+    )
+    worker.start()
+    seen = set()
+    while worker.is_alive():
+        hit = index.search(model, records[0].text, "faq", k=1)[0]
+        seen.add((index.count("faq"), hit.payload.get("version", 1)))
+    worker.join()
+    seen.add((index.count("faq"), index.search(model, records[0].text, "faq", k=1)[0].payload.get("version", 1)))
+    assert {count for count, _ in seen} == {40, 30}  # the whole old index, then the whole new one
+    assert {version for _, version in seen} == {1, 2} and (30, 2) in seen
+    assert index.target("faq") == "faq_v2"

@@ -15,6 +15,9 @@ import json
 import os
 import re
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,31 @@ import numpy as np
 from simtune.index.base import Backend, Hit, PayloadFilter, to_hit
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+class _SharedLock:
+    """Many users or one closer: a shard is never closed while another thread still queries it."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._users = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._users -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:  # held throughout, so no new user starts meanwhile
+            self._cond.wait_for(lambda: self._users == 0)
+            yield
 
 
 @dataclass
@@ -73,6 +101,7 @@ class EmbeddedBackend(Backend):
         (self.root / "aliases").mkdir(exist_ok=True)
         self._shards: dict[str, Any] = {}
         self._meta: dict[str, dict[str, Any]] = {}  # metadata never changes after creation
+        self._lock, self._load_lock = _SharedLock(), threading.Lock()
 
     # -- names ---------------------------------------------------------------------------------
     def _check(self, name: str) -> str:
@@ -112,11 +141,18 @@ class EmbeddedBackend(Backend):
 
     # -- collections ---------------------------------------------------------------------------
     def _shard(self, collection: str):
-        shard = self._shards.get(collection)
-        if shard is None:
-            shard = self._q.EdgeShard.load(str(self._dir(collection) / "shard"))
-            self._shards[collection] = shard
+        with self._load_lock:  # two threads must not both load (the second would hit the WAL lock)
+            shard = self._shards.get(collection)
+            if shard is None:
+                shard = self._q.EdgeShard.load(str(self._dir(collection) / "shard"))
+                self._shards[collection] = shard
         return shard
+
+    @contextmanager
+    def _using(self, name: str) -> Iterator[Any]:
+        """The shard behind ``name`` (alias resolved now), kept open until the block ends."""
+        with self._lock.shared():
+            yield self._shard(self._target(name))
 
     def create(self, name: str, dim: int, metadata: dict[str, Any], payload_indexes: dict[str, str]) -> None:
         q, t = self._q, self.tuning
@@ -154,29 +190,33 @@ class EmbeddedBackend(Backend):
         return self._meta[target]
 
     def delete(self, name: str) -> None:
-        self._meta.pop(name, None)
-        shard = self._shards.pop(name, None)
-        if shard is not None:
-            shard.close()
-        shutil.rmtree(self._dir(name), ignore_errors=True)
+        with self._lock.exclusive():
+            self._meta.pop(name, None)
+            shard = self._shards.pop(name, None)
+            if shard is not None:
+                shard.close()
+            shutil.rmtree(self._dir(name), ignore_errors=True)
 
     # -- points --------------------------------------------------------------------------------
     def upsert(self, name: str, ids: list[str], vectors: np.ndarray, payloads: list[dict]) -> None:
         q = self._q
         points = [q.Point(i, v, p) for i, v, p in zip(ids, vectors.tolist(), payloads, strict=True)]
-        self._shard(self._target(name)).update(q.UpdateOperation.upsert_points(points))
+        with self._using(name) as shard:
+            shard.update(q.UpdateOperation.upsert_points(points))
 
     def finish(self, name: str) -> None:
-        shard = self._shard(self._target(name))
-        shard.optimize()  # blocking: builds the HNSW graph of segments past the indexing threshold
-        shard.flush()
+        with self._using(name) as shard:
+            shard.optimize()  # blocking: builds the HNSW graph of segments past the indexing threshold
+            shard.flush()
 
     def info(self, name: str):
         """The engine's ``ShardInfo`` (points, indexed vectors, segments, payload schema)."""
-        return self._shard(self._target(name)).info()
+        with self._using(name) as shard:
+            return shard.info()
 
     def count(self, name: str) -> int:
-        return self._shard(self._target(name)).count(self._q.CountRequest(exact=True))
+        with self._using(name) as shard:
+            return shard.count(self._q.CountRequest(exact=True))
 
     def _filter(self, flt: PayloadFilter | None):
         if not flt:
@@ -202,7 +242,6 @@ class EmbeddedBackend(Backend):
         hnsw_ef: int | None = None,
     ) -> list[list[Hit]]:
         q = self._q
-        target = self._target(name)
         params = q.SearchParams(hnsw_ef=hnsw_ef, exact=exact)
         engine_filter = self._filter(flt)
         requests = [
@@ -216,14 +255,15 @@ class EmbeddedBackend(Backend):
             )
             for v in vectors.tolist()
         ]
-        shard = self._shard(target)
-        if len(requests) == 1:  # skips the batch wrapper's overhead on the latency-critical path
-            results = [shard.query(requests[0])]
-        else:
-            results = shard.query_batch(q.QueryBatchRequest(requests))
+        with self._using(name) as shard:
+            if len(requests) == 1:  # skips the batch wrapper's overhead on the latency-critical path
+                results = [shard.query(requests[0])]
+            else:
+                results = shard.query_batch(q.QueryBatchRequest(requests))
         return [[to_hit(p.payload, p.score) for p in res] for res in results]
 
     def close(self) -> None:
-        for shard in self._shards.values():
-            shard.close()
-        self._shards.clear()
+        with self._lock.exclusive():
+            for shard in self._shards.values():
+                shard.close()
+            self._shards.clear()
