@@ -25,7 +25,8 @@ def build_parser(config_cls: type, description: str | None = None) -> argparse.A
             parser.add_argument(f.name, nargs="*", default=default, help=f.metadata.get("help", ""))
             continue
         if kind is bool:
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+            action = argparse.BooleanOptionalAction
+            parser.add_argument(flag, dest=f.name, action=action, default=default, help=help_text)
             continue
         args = [a for a in typing.get_args(kind) if a is not type(None)]  # X | None -> X
         base = args[0] if args else kind

@@ -25,21 +25,26 @@ PRECISIONS = {"32": "32-true", "bf16": "bf16-mixed"}
 # milliseconds, so many large-batch epochs; LoRA: the encoder runs every step, so few epochs.
 HEAD_DEFAULTS = {"epochs": 30, "batch_size": 1024, "lr": 3e-3}
 LORA_DEFAULTS = {"epochs": 2, "batch_size": 64, "lr": 3e-4}
+H, L = HEAD_DEFAULTS, LORA_DEFAULTS
 
 
 @dataclass
 class TrainConfig:
     """Train the cloud-FAQ question-answering model (Quaterion's tutorial on simtune)."""
 
-    data: str | None = field(None, "JSON-lines file of question/answer pairs; default data/cloud_faq_dataset.jsonl, downloaded when missing")
-    lora: bool = field(False, "train LoRA adapters (r=8, alpha=16 on query/key/value) instead of a head on the frozen encoder")
+    data: str | None = field(
+        None, "JSON-lines file of question/answer pairs; default data/cloud_faq_dataset.jsonl, downloaded when missing"
+    )
+    lora: bool = field(False, "train LoRA adapters (r=8, alpha=16 on query/key/value) instead of a head")
     output: str | None = field(None, "servable folder; default servable/faq, or servable/faq_lora with --lora")
     model: str = field(DEFAULT_MODEL, "encoder: hub id or local folder (the default is bundled, offline)")
-    epochs: int | None = field(None, f"training epochs; default {HEAD_DEFAULTS['epochs']} (head) or {LORA_DEFAULTS['epochs']} (LoRA)")
-    batch_size: int | None = field(None, f"pairs per batch; default {HEAD_DEFAULTS['batch_size']} (head) or {LORA_DEFAULTS['batch_size']} (LoRA)")
-    lr: float | None = field(None, f"learning rate; default {HEAD_DEFAULTS['lr']} (head) or {LORA_DEFAULTS['lr']} (LoRA)")
+    epochs: int | None = field(None, f"training epochs; default {H['epochs']} (head), {L['epochs']} (LoRA)")
+    batch_size: int | None = field(None, f"pairs per batch; default {H['batch_size']} (head), {L['batch_size']} (LoRA)")
+    lr: float | None = field(None, f"learning rate; default {H['lr']} (head), {L['lr']} (LoRA)")
     max_length: int = field(128, "token cap per text (the longest cloud-FAQ answer has 106 tokens)")
-    precision: str = field("bf16", "'bf16' (bfloat16 autocast, Lightning 'bf16-mixed') or '32'", choices=tuple(PRECISIONS))
+    precision: str = field(
+        "bf16", "'bf16' (bfloat16 autocast, Lightning 'bf16-mixed') or '32'", choices=tuple(PRECISIONS)
+    )
     warmup_ratio: float = field(0.1, "LoRA: fraction of steps with linear warm-up, then linear decay")
     cache_dir: str | None = field(None, "head mode: keep the embedding cache in this folder between runs")
     baseline: bool = field(True, "evaluate the pre-trained model first")
@@ -95,8 +100,9 @@ def build(config: TrainConfig, total_steps: int | None = None) -> Any:
     from faq.model import FAQLoraModel, FAQModel
 
     if config.lora:
-        return FAQLoraModel(lr=config.lr, model_name=config.model, max_length=config.max_length, total_steps=total_steps,
-                            warmup_steps=int(config.warmup_ratio * (total_steps or 0)))  # fmt: skip
+        warmup = int(config.warmup_ratio * (total_steps or 0))
+        return FAQLoraModel(lr=config.lr, model_name=config.model, max_length=config.max_length,
+                            total_steps=total_steps, warmup_steps=warmup)  # fmt: skip
     cache_dir = None if config.cache_dir is None else str(Path(config.cache_dir) / config.precision)
     return FAQModel(lr=config.lr, model_name=config.model, max_length=config.max_length, cache_dir=cache_dir)
 

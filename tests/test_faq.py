@@ -160,3 +160,38 @@ def test_tutorial_split_sizes(shared_data):
     assert (len(rows), len(train), len(val)) == (8498, 6373, 2125)
     answers = {r["answer"] for r in rows}
     assert set(TUTORIAL.values()) <= answers  # the tutorial's expected answers are in the file
+
+
+def tutorial_check(servable, data, index_dir):
+    """Push the validation answers (as the tutorial's serve step did) and ask its four questions."""
+    from faq.serve import main
+
+    argv = ["--servable", str(servable), "--data", str(data), "--split", "val", "--index", str(index_dir)]
+    results = main(argv + list(TUTORIAL))
+    return [hits[0].payload["text"] for hits in results]
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_tutorial_questions_pretrained(shared_data, minilm_path, tmp_path):
+    """The pre-trained MiniLM already answers the tutorial's four questions (about a minute: it
+    embeds the 2,125 validation answers)."""
+    from simtune.encoders import TransformerEncoder
+    from simtune.model import SimilarityModel
+
+    data = faq_file(shared_data)
+    servable = tmp_path / "pretrained"
+    SimilarityModel(TransformerEncoder(str(minilm_path))).save(servable)
+    assert tutorial_check(servable, data, tmp_path / "index") == list(TUTORIAL.values())
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_tutorial_questions_trained_head(shared_data, tmp_path):
+    """The head-trained servable (``python -m faq.train``) answers them too; skipped until it exists."""
+    from pathlib import Path
+
+    servable = Path(__file__).resolve().parents[1] / "servable" / "faq"
+    if not (servable / "simtune.json").is_file():
+        pytest.skip(f"no trained servable at {servable}: run python -m faq.train first")
+    assert tutorial_check(servable, faq_file(shared_data), tmp_path / "index") == list(TUTORIAL.values())
