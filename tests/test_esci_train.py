@@ -86,9 +86,9 @@ def test_resume_after_sigkill(tiny_bert_dir, tiny_data, tmp_path):
     from simtune.model import SimilarityModel
 
     out = tmp_path / "run"
-    # 80 training pairs at batch 2: 40 steps per epoch, 3 epochs = 120 optimizer steps.
-    options = _options(tiny_bert_dir, tiny_data, out, "--per_device_train_batch_size", "2",
-                       "--num_train_epochs", "3", "--checkpointing_steps", "5")
+    # 80 training pairs at batch 4: 20 steps per epoch, 2 epochs = 40 optimizer steps.
+    options = _options(tiny_bert_dir, tiny_data, out, "--per_device_train_batch_size", "4",
+                       "--num_train_epochs", "2", "--checkpointing_steps", "3")
     first = _run_train(options)
     deadline = time.monotonic() + 120
     while not list((out / "checkpoints").glob("*.ckpt")):
@@ -109,8 +109,8 @@ def test_resume_after_sigkill(tiny_bert_dir, tiny_data, tmp_path):
     assert second.returncode == 0, log
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["resumed_from"] is not None
-    assert metrics["global_step"] == 3 * 40
-    assert [e["epoch"] for e in metrics["epochs"]][-1] == 3
+    assert metrics["global_step"] == 2 * 20
+    assert [e["epoch"] for e in metrics["epochs"]][-1] == 2
     model = SimilarityModel.load(out / "servable")
     assert model.encode(["red running shoes"]).shape == (1, 32)
 
@@ -142,6 +142,8 @@ def test_train_index_search_end_to_end(tiny_bert_dir, capsys, tmp_path):
     assert len(hits) == 4
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert hits[0].payload["product_title"] in printed and f"{hits[0].score:.4f}" in printed
-    above = esci_search.main(["harry potter books", "-k", "4", "--threshold", str(hits[1].score),
+    threshold = hits[1].score - 1e-4
+    above = esci_search.main(["harry potter books", "-k", "4", "--threshold", str(threshold),
                               "--servable", str(out), "--qdrant-path", str(qdrant)])[0]
-    assert [h.id for h in above] == [h.id for h in hits[:2]]
+    assert 2 <= len(above) <= 4 and all(h.score >= threshold for h in above)
+    assert [h.id for h in above[:2]] == [h.id for h in hits[:2]]
