@@ -31,6 +31,7 @@ from typing import Any
 from bench.common import faq_split, machine, median, minilm_path, peak_rss_mb, run_worker, write_json
 
 FRAMEWORKS = ("simtune", "st")
+VARIANTS = (*FRAMEWORKS, "simtune_chunked")  # simtune_chunked: a proposed collator, see bench.models
 
 
 def _steady(stamps: list[float], sizes: list[int], warmup: int) -> float:
@@ -76,7 +77,7 @@ def _evaluate(val: list[tuple[str, str]], model: Any) -> dict[str, float]:
 def train_simtune(opts: argparse.Namespace, train: list, stamps: list[float]) -> tuple[Any, float]:
     import pytorch_lightning as pl
 
-    from bench.models import FaqRankingModel
+    from bench.models import FaqRankingModel, LengthChunkedRankingModel
     from simtune.data import PairsSimilarityDataLoader
     from simtune.samples import SimilarityPairSample
 
@@ -86,7 +87,8 @@ def train_simtune(opts: argparse.Namespace, train: list, stamps: list[float]) ->
             stamps.append(time.perf_counter())
 
     pl.seed_everything(0, verbose=False)
-    model = FaqRankingModel(opts.model, lora=True, max_length=opts.max_length, lr=opts.lr)
+    cls = LengthChunkedRankingModel if opts.framework == "simtune_chunked" else FaqRankingModel
+    model = cls(opts.model, lora=True, max_length=opts.max_length, lr=opts.lr)
     samples = [SimilarityPairSample(q, a) for q, a in train]
     loader = PairsSimilarityDataLoader(samples, collator=model.collator(), batch_size=opts.batch_size, shuffle=True)
     trainer = pl.Trainer(
@@ -148,7 +150,7 @@ def worker(opts: argparse.Namespace) -> dict[str, Any]:
 
     train, val = faq_split()
     stamps: list[float] = []
-    fit = train_simtune if opts.framework == "simtune" else train_st
+    fit = train_st if opts.framework == "st" else train_simtune
     model, fit_s = fit(opts, train, stamps)
     sizes = _batch_sizes(len(train), opts.batch_size, len(stamps))
     result = {
@@ -167,24 +169,25 @@ def worker(opts: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="20 steps per run instead of one epoch")
+    parser.add_argument("--quick", action="store_true", help="8 steps per run (2 of them warm-up) instead of one epoch")
     parser.add_argument("--steps", type=int, default=None, help="steps per run (0: one epoch)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--warmup", type=int, default=3, help="steps left out of the steady throughput")
+    parser.add_argument("--warmup", type=int, default=2, help="steps left out of the steady throughput")
     parser.add_argument("--precisions", default="fp32,bf16")
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS), help=f"sides to run, of {VARIANTS}")
     parser.add_argument("--repeats", type=int, default=1, help="interleaved repeats of each pair of runs")
     parser.add_argument("--model", default=None, help="model folder (default: the bundled MiniLM)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--eval", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--name", default="train", help="output name: bench/out/<name>.json")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--framework", choices=FRAMEWORKS, help=argparse.SUPPRESS)
+    parser.add_argument("--framework", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--precision", choices=("fp32", "bf16"), help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
-    opts.steps = opts.steps if opts.steps is not None else (20 if opts.quick else 0)
+    opts.steps = opts.steps if opts.steps is not None else (8 if opts.quick else 0)
     opts.model = opts.model or minilm_path()
     if opts.worker:
         result = worker(opts)
@@ -194,11 +197,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     common = ["--steps", str(opts.steps), "--batch-size", str(opts.batch_size), "--max-length", str(opts.max_length),
               "--lr", str(opts.lr), "--warmup", str(opts.warmup), "--model", opts.model, "--device", opts.device,
               "--eval" if opts.eval else "--no-eval"]  # fmt: skip
+    frameworks = tuple(opts.frameworks.split(","))
     runs = []
     for repeat in range(opts.repeats):
         for precision in opts.precisions.split(","):
             # Alternate which side goes first, so neither always gets the cooler machine.
-            order = FRAMEWORKS if repeat % 2 == 0 else FRAMEWORKS[::-1]
+            order = frameworks if repeat % 2 == 0 else frameworks[::-1]
             for framework in order:
                 res = run_worker("bench.bench_train", [*common, "--framework", framework, "--precision", precision])
                 res.update(framework=framework, precision=precision, repeat=repeat)
@@ -207,13 +211,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     summary = {}
     for precision in opts.precisions.split(","):
         sides = {fw: [r for r in runs if r["precision"] == precision and r["framework"] == fw and "error" not in r]
-                 for fw in FRAMEWORKS}  # fmt: skip
-        if not all(sides.values()):
+                 for fw in frameworks}  # fmt: skip
+        if not sides.get("st") or not sides.get("simtune"):
             continue
         row = {}
         for fw, rs in sides.items():
-            row[fw] = {key: median([r[key] for r in rs]) for key in rs[0] if isinstance(rs[0][key], float)}
+            if rs:
+                row[fw] = {key: median([r[key] for r in rs]) for key in rs[0] if isinstance(rs[0][key], float)}
         row["throughput_ratio"] = row["simtune"]["pairs_per_s"] / row["st"]["pairs_per_s"]
+        if "simtune_chunked" in row:
+            row["chunked_throughput_ratio"] = row["simtune_chunked"]["pairs_per_s"] / row["st"]["pairs_per_s"]
         summary[precision] = row
     payload = {"machine": machine(), "settings": {k: v for k, v in vars(opts).items() if k not in ("worker", "result")},
                "runs": runs, "summary": summary}  # fmt: skip
