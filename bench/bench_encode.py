@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import time
 from contextlib import nullcontext
+from functools import partial
 from typing import Any
 
 from bench.common import faq_answers, machine, median, minilm_path, write_json
@@ -77,7 +78,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             for repeat in range(opts.repeats):
                 order = [("simtune", simtune_encode), ("st", st_encode)]
                 for name, fn in order if repeat % 2 == 0 else order[::-1]:
-                    seconds, emb = _timed(lambda: fn(bs, precision), opts.device)
+                    seconds, emb = _timed(partial(fn, bs, precision), opts.device)
                     times[name].append(seconds)
                     if precision == "fp32" and repeat == 0:
                         results.setdefault("embeddings", {})[name] = emb

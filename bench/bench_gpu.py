@@ -80,15 +80,31 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         path = write_json("gpu", payload)
         if opts.out:
             shutil.copy(path, Path(opts.out) / "gpu.json")
-        print(name, json.dumps(payload["stages"][name].get("summary", payload["stages"][name].get("results")))[:600], flush=True)
+        print(
+            name,
+            json.dumps(payload["stages"][name].get("summary", payload["stages"][name].get("results")))[:600],
+            flush=True,
+        )
 
     steps = ["--steps", str(opts.steps), "--device", "cuda"]
-    stage("train_minilm", lambda: bench_train.main(
-        [*steps, "--model", str(minilm), "--precisions", "bf16,fp32", "--name", "gpu_train_minilm"]))
-    stage("encode_minilm", lambda: bench_encode.main(
-        ["--model", str(minilm), "--device", "cuda", "--repeats", "3", "--name", "gpu_encode_minilm"]))
-    stage("train_e5_large_arch", lambda: bench_train.main(
-        [*steps, "--model", str(e5), "--precisions", "bf16,fp32", "--no-eval", "--name", "gpu_train_e5"]))
+    stage(
+        "train_minilm",
+        lambda: bench_train.main(
+            [*steps, "--model", str(minilm), "--precisions", "bf16,fp32", "--name", "gpu_train_minilm"]
+        ),
+    )
+    stage(
+        "encode_minilm",
+        lambda: bench_encode.main(
+            ["--model", str(minilm), "--device", "cuda", "--repeats", "3", "--name", "gpu_encode_minilm"]
+        ),
+    )
+    stage(
+        "train_e5_large_arch",
+        lambda: bench_train.main(
+            [*steps, "--model", str(e5), "--precisions", "bf16,fp32", "--no-eval", "--name", "gpu_train_e5"]
+        ),
+    )
     stage("encode_e5_large_arch", lambda: bench_encode.main(
         ["--model", str(e5), "--device", "cuda", "--batch-sizes", "128", "--repeats", "2",
          "--max-length", "512", "--name", "gpu_encode_e5"]))  # fmt: skip

@@ -14,7 +14,7 @@ made on GPUs, where optimizer state and weight gradients are a large share of me
 matrix units are not the bottleneck. On a CPU with a small model, activations dominate memory and
 the backward pass through the frozen base is still needed, so the gap is expected to be smaller.
 
-    python -m bench.bench_lora_vs_full [--quick] [--cap-gb 3] [--batch 64]
+    python -m bench.bench_lora_vs_full [--quick] [--cap-gb 4] [--batch 64]
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--batch", type=int, default=64, help="batch of the step-time comparison")
     parser.add_argument("--steps", type=int, default=4, help="steps per run (the first is left out of the time)")
     parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--cap-gb", type=float, default=3.0, help="peak-RSS cap of the largest-batch search")
+    parser.add_argument("--cap-gb", type=float, default=4.0, help="peak-RSS cap of the largest-batch search")
     parser.add_argument("--min-batch", type=int, default=16)
     parser.add_argument("--max-batch", type=int, default=256)
     parser.add_argument("--model", default=None)

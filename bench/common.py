@@ -42,8 +42,11 @@ def faq_split(path: Path | None = None) -> tuple[list[tuple[str, str]], list[tup
         if column not in df.columns:
             raise ValueError(f"{path or data_path()}: missing column {column!r}")
     train, val = train_test_split(df, stratify=df.source, random_state=42)
-    pairs = lambda d: list(zip(d.question.tolist(), d.answer.tolist()))  # noqa: E731
-    return pairs(train), pairs(val)
+    return _pairs(train), _pairs(val)
+
+
+def _pairs(df) -> list[tuple[str, str]]:  # noqa: ANN001 - a DataFrame
+    return list(zip(df.question.tolist(), df.answer.tolist(), strict=True))
 
 
 def faq_answers(path: Path | None = None) -> list[str]:

@@ -34,15 +34,37 @@ def _train(data: dict[str, Any]) -> list[Row]:
     for precision, row in data.get("summary", {}).items():
         ours, st = row["simtune"], row["st"]
         note = f"batch {settings.get('batch_size')}, max_len {settings.get('max_length')}, {steps} steps, LoRA r=8"
-        rows.append((f"Training pairs/s, {precision} (CPU)", _f(ours["pairs_per_s"]), _f(st["pairs_per_s"]),
-                     _ratio(row["throughput_ratio"], 1.2), ">= 1.2x", note))  # fmt: skip
-        rows.append((f"Training peak RSS MiB, {precision}", _f(ours["peak_rss_mb"], 0), _f(st["peak_rss_mb"], 0),
-                     _ratio(ours["peak_rss_mb"] / st["peak_rss_mb"]), "-", "whole process, lower is better"))  # fmt: skip
+        rows.append(
+            (
+                f"Training pairs/s, {precision} (CPU)",
+                _f(ours["pairs_per_s"]),
+                _f(st["pairs_per_s"]),
+                _ratio(row["throughput_ratio"], 1.2),
+                ">= 1.2x",
+                note,
+            )
+        )
+        rows.append(
+            (
+                f"Training peak RSS MiB, {precision}",
+                _f(ours["peak_rss_mb"], 0),
+                _f(st["peak_rss_mb"], 0),
+                _ratio(ours["peak_rss_mb"] / st["peak_rss_mb"]),
+                "-",
+                "whole process, lower is better",
+            )
+        )
         if "precision@1" in ours and "precision@1" in st:
-            rows.append((f"Validation precision@1 / MRR, {precision}",
-                         f"{ours['precision@1']:.3f} / {ours['mrr']:.3f}", f"{st['precision@1']:.3f} / {st['mrr']:.3f}",
-                         _ratio(ours["precision@1"] / st["precision@1"], 1.0), ">= 1.0x p@1",
-                         "2,125 cloud-FAQ validation pairs, two-way PairSampler"))  # fmt: skip
+            rows.append(
+                (
+                    f"Validation precision@1 / MRR, {precision}",
+                    f"{ours['precision@1']:.3f} / {ours['mrr']:.3f}",
+                    f"{st['precision@1']:.3f} / {st['mrr']:.3f}",
+                    _ratio(ours["precision@1"] / st["precision@1"], 1.0),
+                    ">= 1.0x p@1",
+                    "2,125 cloud-FAQ validation pairs, two-way PairSampler",
+                )
+            )
     return rows
 
 
@@ -54,15 +76,39 @@ def _encode(data: dict[str, Any], where: str = "CPU") -> list[Row]:
         if not (isinstance(row, dict) and "simtune" in row):
             continue
         bs, precision = key[2:].split("_", 1)
-        rows.append((f"Encoding texts/s, batch {bs}, {precision} ({where})", _f(row["simtune"]["texts_per_s"]),
-                     _f(row["st"]["texts_per_s"]), _ratio(row["ratio"], 1.0), ">= 1.0x",
-                     f"{n} cloud-FAQ answers" + (", both under bf16 autocast" if precision == "bf16" else "")))  # fmt: skip
+        rows.append(
+            (
+                f"Encoding texts/s, batch {bs}, {precision} ({where})",
+                _f(row["simtune"]["texts_per_s"]),
+                _f(row["st"]["texts_per_s"]),
+                _ratio(row["ratio"], 1.0),
+                ">= 1.0x",
+                f"{n} cloud-FAQ answers" + (", both under bf16 autocast" if precision == "bf16" else ""),
+            )
+        )
     if "fp32_max_abs_diff" in results:
-        rows.append(("Encoding fp32 max abs difference", f"{results['fp32_max_abs_diff']:.1e}", "", "", "< 1e-5", "simtune vs ST embeddings"))
+        rows.append(
+            (
+                "Encoding fp32 max abs difference",
+                f"{results['fp32_max_abs_diff']:.1e}",
+                "",
+                "",
+                "< 1e-5",
+                "simtune vs ST embeddings",
+            )
+        )
     for key, row in results.items():
         if key.startswith("st_bf16_weights"):
-            rows.append((f"ST with bf16 weights, {key.rsplit('_', 1)[-1]}", "", _f(row["texts_per_s"]), "", "-",
-                         "model.to(bfloat16) instead of autocast, for reference"))  # fmt: skip
+            rows.append(
+                (
+                    f"ST with bf16 weights, {key.rsplit('_', 1)[-1]}",
+                    "",
+                    _f(row["texts_per_s"]),
+                    "",
+                    "-",
+                    "model.to(bfloat16) instead of autocast, for reference",
+                )
+            )
     return rows
 
 
@@ -72,29 +118,67 @@ def _lora_vs_full(data: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     if len(same) == 2:
         lo, fu = same["lora"], same["full"]
-        rows.append((f"Step time s, batch {lo['batch']}: LoRA | full", _f(lo["step_s"], 2), _f(fu["step_s"], 2),
-                     _ratio(summary.get("full_over_lora_step_time")), "guide: 1.35x",
-                     "full / LoRA; both simtune (CPU)"))  # fmt: skip
-        rows.append((f"Peak RSS MiB, batch {lo['batch']}: LoRA | full", _f(lo["peak_rss_mb"], 0), _f(fu["peak_rss_mb"], 0),
-                     _ratio(summary.get("full_over_lora_peak_rss")), "-", "full / LoRA"))  # fmt: skip
+        rows.append(
+            (
+                f"Step time s, batch {lo['batch']}: LoRA | full",
+                _f(lo["step_s"], 2),
+                _f(fu["step_s"], 2),
+                _ratio(summary.get("full_over_lora_step_time")),
+                "guide: 1.35x",
+                "full / LoRA; both simtune (CPU)",
+            )
+        )
+        rows.append(
+            (
+                f"Peak RSS MiB, batch {lo['batch']}: LoRA | full",
+                _f(lo["peak_rss_mb"], 0),
+                _f(fu["peak_rss_mb"], 0),
+                _ratio(summary.get("full_over_lora_peak_rss")),
+                "-",
+                "full / LoRA",
+            )
+        )
     largest = summary.get("largest_batch_under_cap", {})
     if largest:
         lo, fu = largest.get("lora"), largest.get("full")
         ratio = lo / fu if lo and fu else None
-        rows.append((f"Largest batch under {summary.get('cap_gb')} GB peak RSS: LoRA | full", _f(lo), _f(fu),
-                     _ratio(ratio), "guide: 2x", "doubling search"))  # fmt: skip
+        rows.append(
+            (
+                f"Largest batch under {summary.get('cap_gb')} GB peak RSS: LoRA | full",
+                _f(lo),
+                _f(fu),
+                _ratio(ratio),
+                "guide: 2x",
+                "doubling search",
+            )
+        )
     return rows
 
 
 def _eval(data: dict[str, Any]) -> list[Row]:
     main, base = data.get("main", {}), data.get("baselines", {})
     metrics = main.get("metrics", {})
-    rows: list[Row] = [(f"Evaluation of {main.get('objects'):,} objects (PairSampler, k={data.get('config', {}).get('k')})",
-                        f"{_f(main.get('seconds'), 2)} s", "", "", "-",
-                        f"peak extra {_f(main.get('peak_extra_mb'), 0)} MiB; p@1 {metrics.get('precision@1', 0):.3f}")]  # fmt: skip
+    rows: list[Row] = [
+        (
+            f"Evaluation of {main.get('objects'):,} objects (PairSampler, k={data.get('config', {}).get('k')})",
+            f"{_f(main.get('seconds'), 2)} s",
+            "",
+            "",
+            "-",
+            f"peak extra {_f(main.get('peak_extra_mb'), 0)} MiB; p@1 {metrics.get('precision@1', 0):.3f}",
+        )
+    ]
     if "torchmetrics_over_chunked_topk" in base:
-        rows.append((f"Evaluation vs torchmetrics ({base.get('torchmetrics_objects')} objects)",
-                     "", "", _ratio(base["torchmetrics_over_chunked_topk"]), "-", "torchmetrics time / simtune time"))  # fmt: skip
+        rows.append(
+            (
+                f"Evaluation vs torchmetrics ({base.get('torchmetrics_objects')} objects)",
+                "",
+                "",
+                _ratio(base["torchmetrics_over_chunked_topk"]),
+                "-",
+                "torchmetrics time / simtune time",
+            )
+        )
     return rows
 
 
@@ -104,9 +188,16 @@ def _qdrant(data: dict[str, Any]) -> list[Row]:
         d = data.get(key)
         if not d:
             continue
-        rows.append((f"Qdrant search, {d.get('points'):,} points ({label})",
-                     f"p50 {_f(d.get('p50_ms'), 2)} ms, p99 {_f(d.get('p99_ms'), 2)} ms", f"exact p50 {_f(d.get('exact_p50_ms'), 2)} ms",
-                     "", "-", f"recall@10 {_f(d.get('recall_at_10'), 3)}; ingest {_f(d.get('ingest_points_per_s'), 0)} points/s"))  # fmt: skip
+        rows.append(
+            (
+                f"Qdrant search, {d.get('points'):,} points ({label})",
+                f"p50 {_f(d.get('p50_ms'), 2)} ms, p99 {_f(d.get('p99_ms'), 2)} ms",
+                f"exact p50 {_f(d.get('exact_p50_ms'), 2)} ms",
+                "",
+                "-",
+                f"recall@10 {_f(d.get('recall_at_10'), 3)}; ingest {_f(d.get('ingest_points_per_s'), 0)} points/s",
+            )
+        )
     return rows
 
 
@@ -115,7 +206,9 @@ def _generic(name: str) -> Callable[[dict[str, Any]], list[Row]]:
         flat = {k: v for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         for key in ("summary", "results", "metrics"):
             if isinstance(data.get(key), dict):
-                flat.update({k: v for k, v in data[key].items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+                flat.update(
+                    {k: v for k, v in data[key].items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+                )
         shown = ", ".join(f"{k} {_f(v, 3) if isinstance(v, float) else v}" for k, v in list(flat.items())[:6])
         return [(name, shown or f"see bench/out/{name}.json", "", "", "-", f"bench/out/{name}.json")]
 
@@ -136,9 +229,15 @@ def _gpu(data: dict[str, Any]) -> list[Row]:
 
 
 SECTIONS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
-    "train": _train, "encode": _encode, "lora_vs_full": _lora_vs_full, "eval": _eval, "qdrant": _qdrant,
-    "esci": _generic("esci"), "faq": _generic("faq"), "gpu": _gpu,
-}  # fmt: skip
+    "train": _train,
+    "encode": _encode,
+    "lora_vs_full": _lora_vs_full,
+    "eval": _eval,
+    "qdrant": _qdrant,
+    "esci": _generic("esci"),
+    "faq": _generic("faq"),
+    "gpu": _gpu,
+}
 
 
 def render(results: dict[str, Any]) -> str:
@@ -147,19 +246,24 @@ def render(results: dict[str, Any]) -> str:
     lines = [
         "## Benchmarks",
         "",
-        f"{m['date']}; {m['cpu']}, {m['cores']} cores; torch {m['torch']}, transformers {m.get('transformers')}, "
-        f"sentence-transformers {m.get('sentence_transformers')}, Lightning {m.get('pytorch_lightning')}, peft {m.get('peft')}"
-        + ("; quick settings" if results.get("quick") else "") + ".",
+        f"{m['date']}; {m['cpu']}, {m['cores']} cores; torch {m['torch']}, "
+        f"transformers {m.get('transformers')}, sentence-transformers {m.get('sentence_transformers')}, "
+        f"Lightning {m.get('pytorch_lightning')}, peft {m.get('peft')}"
+        + ("; quick settings" if results.get("quick") else "")
+        + ".",
         "Ratios are simtune / peer (higher is better for throughput); simtune and the peer ran interleaved in the "
-        "same session on a machine shared with other jobs, so absolute figures are noisy and the ratios are what to read.",
+        "same session on a machine shared with other jobs, so absolute figures are noisy and the ratios are "
+        "what to read.",
         "",
         "| What | simtune | peer | ratio | target | notes |",
         "| --- | --- | --- | --- | --- | --- |",
-    ]  # fmt: skip
+    ]
     missing = []
     for name, entry in results["benchmarks"].items():
         if "data" not in entry:
-            missing.append(f"- {name}: {entry.get('status', 'not run')}" + (f" ({entry['why']})" if entry.get("why") else ""))
+            missing.append(
+                f"- {name}: {entry.get('status', 'not run')}" + (f" ({entry['why']})" if entry.get("why") else "")
+            )
             continue
         try:
             rows = SECTIONS.get(name, _generic(name))(entry["data"])
@@ -167,7 +271,10 @@ def render(results: dict[str, Any]) -> str:
             rows = [(name, f"see bench/out/{name}.json", "", "", "-", f"unreadable here: {err!r}"[:80])]
         if entry.get("status") == "failed":
             missing.append(f"- {name}: failed this time, table shows an earlier run ({entry.get('file_time')})")
-        lines += ["| " + " | ".join(cell.replace("|", "/") if i == 0 else cell for i, cell in enumerate(row)) + " |" for row in rows]
+        lines += [
+            "| " + " | ".join(cell.replace("|", "/") if i == 0 else cell for i, cell in enumerate(row)) + " |"
+            for row in rows
+        ]
     if missing:
         lines += ["", "Not run or not current:", *missing]
     return "\n".join(lines) + "\n"

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from bench.common import BENCH, OUT, REPO, machine
@@ -42,11 +41,11 @@ class Bench:
 BENCHES = [
     Bench("train", "bench_train", ["--quick"]),
     Bench("encode", "bench_encode", ["--quick"]),
-    Bench("lora_vs_full", "bench_lora_vs_full", ["--quick"]),
+    Bench("lora_vs_full", "bench_lora_vs_full", ["--quick", "--cap-gb", "2.5"]),
     Bench("eval", "bench_eval", ["--pairs", "20000", "--baseline-pairs", "2000", "--tm-pairs", "200"]),
     Bench("qdrant", "bench_qdrant", ["--n", "20000"]),
     Bench("esci", "bench_esci", ["--quick"]),
-    Bench("faq", "bench_faq", ["--quick"]),
+    Bench("faq", "bench_faq", ["--quick", "--skip", "lora"]),
 ]
 
 
@@ -106,7 +105,9 @@ def collect(status: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="each benchmark's quick settings")
-    parser.add_argument("--only", nargs="*", default=None, help="run only these (names: %s)" % ", ".join(b.name for b in BENCHES))
+    parser.add_argument(
+        "--only", nargs="*", default=None, help=f"run only these (names: {', '.join(b.name for b in BENCHES)})"
+    )
     parser.add_argument("--table-only", action="store_true", help="run nothing; rebuild the table from bench/out/")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per benchmark")
     opts = parser.parse_args(argv)
@@ -115,7 +116,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for bench in BENCHES:
             if opts.only is None or bench.name in opts.only:
                 status[bench.name] = run_bench(bench, opts.quick, opts.timeout)
-                print(f"   {bench.name}: {status[bench.name]['status']} {status[bench.name].get('why', '')}", flush=True)
+                print(
+                    f"   {bench.name}: {status[bench.name]['status']} {status[bench.name].get('why', '')}", flush=True
+                )
     results = collect(status)
     results["quick"] = opts.quick
     RESULTS_JSON.write_text(json.dumps(results, indent=2, default=float) + "\n")
