@@ -82,6 +82,17 @@ def test_missing_file_and_bad_config(tmp_path):
     assert TrainConfig(lora=True).output == "servable/faq_lora"
 
 
+def test_offline_download_says_what_to_do(tmp_path, monkeypatch):
+    from faq.data import ensure_data
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RuntimeError, match="could not be downloaded from http://127.0.0.1:9/x.*pass --data FILE"):
+        ensure_data(None, url="http://127.0.0.1:9/x")  # port 9 (discard): refused at once
+    assert not (tmp_path / "data" / "cloud_faq_dataset.part").exists()
+    with pytest.raises(FileNotFoundError, match="--data nope.jsonl: no such file"):
+        ensure_data("nope.jsonl")
+
+
 def test_cli_is_built_from_the_dataclass():
     from faq.cli import build_parser
     from faq.serve import ServeConfig
