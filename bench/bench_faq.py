@@ -92,7 +92,8 @@ def bench_cache(train_pairs, val_pairs, batch_size: int, precision: str, cache_d
     fill = time.perf_counter() - start
     with_cache = epoch_seconds(cached, loader, precision)
     plain = FAQModel(use_cache=False)
-    plain_loader = PairsSimilarityDataLoader(train_pairs, collator=plain.collator(), batch_size=batch_size, shuffle=True)
+    plain_loader = PairsSimilarityDataLoader(train_pairs, collator=plain.collator(), batch_size=batch_size,
+                                             shuffle=True)  # fmt: skip
     without = epoch_seconds(plain, plain_loader, precision)
     return {"batch_size": batch_size, "precision": precision, "cache_fill_s": fill,
             "cache_fill_from_disk": bool(cache_dir) and fill < 30, "epoch_s_cached": with_cache,
@@ -105,17 +106,22 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(SHARED), help="cloud-FAQ JSON-lines file")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["precision", "head", "cache", "lora"], help="parts to skip")
+    parts = ["precision", "head", "cache", "lora"]
+    parser.add_argument("--skip", nargs="*", default=[], choices=parts, help="parts to skip")
     parser.add_argument("--cache-dir", default=None, help="keep/reuse the head's embedding cache here")
-    parser.add_argument("--precision", default="bf16", choices=["32", "bf16"], help="precision of the head, cache and LoRA runs")
+    parser.add_argument("--precision", default="bf16", choices=["32", "bf16"], help="of the head, cache and LoRA runs")
+    parser.add_argument("--out", default=str(OUT / "faq.json"), help="results file (skipped parts keep old numbers)")
+    parser.add_argument("--merge", nargs="*", default=[], help="results files of other runs to merge in")
     parser.add_argument("--lora-batch-size", type=int, default=64)
     parser.add_argument("--lora-lr", type=float, default=3e-4)
     parser.add_argument("--lora-epochs", type=int, default=2)
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / "faq.json"
+    path = Path(args.out)
     result = json.loads(path.read_text()) if path.is_file() else {}  # parts skipped now keep old numbers
+    for other in args.merge:
+        result.update({k: v for k, v in json.loads(Path(other).read_text()).items() if k != "machine"})
     result["machine"] = {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                          "torch": torch.__version__}  # fmt: skip
     train_rows, val_rows = split(read_faq(args.data))
@@ -123,6 +129,8 @@ def main() -> None:
 
     def save() -> None:
         path.write_text(json.dumps(result, indent=1, default=str))
+
+    save()
 
     if "precision" not in args.skip:
         result["precision"] = bench_precision(val_pairs)
@@ -164,7 +172,8 @@ def print_table(result: dict) -> None:
     if "lora" in result:
         lo = result["lora"]
         rows.append(("LoRA r=8", lo["val"]["precision@1"], lo["val"]["mrr"],
-                     f"train {lo['train_s']:.0f} s ({lo['config']['epochs']} epochs, batch {lo['config']['batch_size']})"))
+                     f"train {lo['train_s']:.0f} s ({lo['config']['epochs']} epochs, "
+                     f"batch {lo['config']['batch_size']})"))
     print(f"{'model':<22} {'p@1':>7} {'MRR':>7}  time")
     for name, p1, mrr, note in rows:
         print(f"{name:<22} {p1:7.4f} {mrr:7.4f}  {note}")
@@ -175,7 +184,8 @@ def print_table(result: dict) -> None:
     if "precision" in result:
         p = result["precision"]
         print(f"encode texts/s: fp32 {p['encode_texts_per_s_32']:.1f}, bf16 {p['encode_texts_per_s_bf16']:.1f}; "
-              f"LoRA train pairs/s: fp32 {p['lora_train_pairs_per_s_32']:.1f}, bf16 {p['lora_train_pairs_per_s_bf16']:.1f}")
+              f"LoRA train pairs/s: fp32 {p['lora_train_pairs_per_s_32']:.1f}, "
+              f"bf16 {p['lora_train_pairs_per_s_bf16']:.1f}")
 
 
 if __name__ == "__main__":
