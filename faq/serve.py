@@ -26,7 +26,7 @@ class ServeConfig:
     questions: list[str] = field([], "questions to answer; none: read one question per stdin line", positional=True)
     servable: str = field("servable/faq", "servable folder saved by faq.train")
     data: str | None = field(
-        None, "JSON-lines file whose answers are indexed; default data/cloud_faq_dataset.jsonl (downloaded when missing)"
+        None, "JSON-lines file whose answers are indexed; default data/cloud_faq_dataset.jsonl (fetched if missing)"
     )
     split: str = field("all", "which answers to index: all, or the tutorial split's train or val part", choices=SPLITS)
     index: str = field("index/faq", "folder of the embedded Qdrant index")

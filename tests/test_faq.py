@@ -148,10 +148,12 @@ def test_serve_answers_from_embedded_qdrant(tmp_path, minilm_path, capsys):
 
 TUTORIAL = {
     "what is the pricing of aws lambda functions powered by aws graviton2 processors?":
-        "aws lambda functions powered by aws graviton2 processors are 20% cheaper compared to x86-based lambda functions",
+        "aws lambda functions powered by aws graviton2 processors are 20% cheaper compared to x86-based lambda"
+        " functions",
     "can i run a cluster or job for a long time?": "yes, you can run a cluster for as long as is required",
     "what is the dell open manage system administrator suite (omsa)?":
-        "omsa enables you to perform certain hardware configuration tasks and to monitor the hardware directly via the operating system",
+        "omsa enables you to perform certain hardware configuration tasks and to monitor the hardware directly via"
+        " the operating system",
     "what are the differences between the event streams standard and event streams enterprise plans?":
         "to find out more information about the different event streams plans, see choosing your plan",
 }  # fmt: skip
