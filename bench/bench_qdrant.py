@@ -50,6 +50,7 @@ class BenchConfig:
     wal: bool = field(default=True, metadata={"help": "write-ahead log on"})
     faq: bool = field(default=True, metadata={"help": "also run the cloud-FAQ MiniLM workload"})
     seed: int = field(default=0, metadata={"help": "random seed"})
+    out: str = field(default="qdrant.json", metadata={"help": "result file name under bench/out"})
 
 
 class _Precomputed:
@@ -208,12 +209,12 @@ def main(argv: list[str] | None = None) -> dict:
     elif cfg.faq:
         results["cloud_faq"] = {"skipped": f"{FAQ} not found"}
     machine["loadavg_end"] = os.getloadavg()  # other jobs on the same cores inflate every timing
-    (OUT / "qdrant.json").write_text(json.dumps(results, indent=1))
-    _print_table(results)
+    (OUT / cfg.out).write_text(json.dumps(results, indent=1))
+    _print_table(results, OUT / cfg.out)
     return results
 
 
-def _print_table(results: dict) -> None:
+def _print_table(results: dict, path: Path) -> None:
     cols = [
         ("points", "{:,}"),
         ("ingest_points_per_s", "{:,.0f}"),
@@ -231,7 +232,7 @@ def _print_table(results: dict) -> None:
             print(f"{'':<10} recall@10 by hnsw_ef: {r['recall_at_10_by_hnsw_ef']}")
     m = results["machine"]
     print(f"{m['cpus']} CPUs, load average {m['loadavg_start'][0]:.1f} at start, {m['loadavg_end'][0]:.1f} at end")
-    print(f"written to {OUT / 'qdrant.json'}")
+    print(f"written to {path}")
 
 
 if __name__ == "__main__":
