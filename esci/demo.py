@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Sequence
 
-DEMO_QUERIES = ("python programming book for beginners", "deep learning books")
+DEMO_QUERIES = ("learn to code in python", "waterproof speaker for the shower")
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     print(f"metrics:  {os.path.join(config.output_dir, 'metrics.json')}   ROC curve: "
           f"{os.path.join(config.output_dir, 'roc.png')}")
     print(f"qdrant:   {pushed.points} products in collection {DEFAULT_COLLECTION!r} at {qdrant_path}")
-    print("try:      python -m esci.search \"harry potter books\" -k 5 --threshold 0.5")
+    print("try:      python -m esci.search \"deep learning books\" -k 10 --threshold 0.3")
     print(f"demo took {time.perf_counter() - start:.0f} s")
     return {"train": report, "index": pushed, "search": results}
 
