@@ -107,7 +107,11 @@ def train_simtune(opts: argparse.Namespace, train: list, stamps: list[float]) ->
 def train_st(opts: argparse.Namespace, train: list, stamps: list[float]) -> tuple[Any, float]:
     from datasets import Dataset
     from peft import LoraConfig, TaskType
-    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
     from sentence_transformers.losses import MultipleNegativesRankingLoss
     from transformers import TrainerCallback, set_seed
 

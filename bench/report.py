@@ -68,6 +68,27 @@ def _train(data: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _train_chunked(data: dict[str, Any]) -> list[Row]:
+    """The proposed length-chunked collator (bench.models.LengthChunkedCollator) against ST and today's simtune."""
+    rows: list[Row] = []
+    for precision, row in data.get("summary", {}).items():
+        if "simtune_chunked" not in row:
+            continue
+        ours, st, now = row["simtune_chunked"], row["st"], row["simtune"]
+        rows.append(
+            (
+                f"Training pairs/s, {precision}, proposed length-chunked collator",
+                _f(ours["pairs_per_s"]),
+                _f(st["pairs_per_s"]),
+                _ratio(row["chunked_throughput_ratio"], 1.2),
+                ">= 1.2x",
+                f"simtune as is in this run: {_f(now['pairs_per_s'])} pairs/s ({_ratio(row['throughput_ratio'])}); "
+                f"peak RSS {_f(ours['peak_rss_mb'], 0)} vs {_f(st['peak_rss_mb'], 0)} MiB",
+            )
+        )
+    return rows
+
+
 def _encode(data: dict[str, Any], where: str = "CPU") -> list[Row]:
     rows: list[Row] = []
     results = data.get("results", {})
@@ -230,6 +251,7 @@ def _gpu(data: dict[str, Any]) -> list[Row]:
 
 SECTIONS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "train": _train,
+    "train_chunked": _train_chunked,
     "encode": _encode,
     "lora_vs_full": _lora_vs_full,
     "eval": _eval,

@@ -86,7 +86,9 @@ def run_bench(bench: Bench, quick: bool, timeout: float) -> dict[str, Any]:
 def collect(status: dict[str, Any]) -> dict[str, Any]:
     """Every bench/out/<name>.json known, with each benchmark's run status."""
     results: dict[str, Any] = {"machine": machine(), "benchmarks": {}}
-    for bench in [*BENCHES, Bench("gpu", "bench_gpu")]:
+    # Outputs that run_all does not produce itself: the collator experiment and the GPU run.
+    extra = [Bench("train_chunked", "bench_train"), Bench("gpu", "bench_gpu")]
+    for bench in [*BENCHES, *extra]:
         path = OUT / f"{bench.name}.json"
         entry: dict[str, Any] = dict(status.get(bench.name, {}))
         if path.is_file():
@@ -96,6 +98,13 @@ def collect(status: dict[str, Any]) -> dict[str, Any]:
         elif bench.name == "gpu":
             entry.setdefault("status", "not run")
             entry.setdefault("why", "needs a CUDA machine: python -m bench.bench_gpu --minilm DIR")
+        elif bench.name == "train_chunked":
+            entry.setdefault("status", "not run")
+            entry.setdefault(
+                "why",
+                "python -m bench.bench_train --steps 8 --precisions fp32 "
+                "--frameworks simtune_chunked,simtune,st --no-eval --name train_chunked",
+            )
         else:
             entry.setdefault("status", "not run")
         results["benchmarks"][bench.name] = entry
