@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return result
 
     def run(mode: str, batch: int) -> dict[str, Any]:
-        args = ["--mode", mode, "--batch", str(batch), "--steps", str(opts.steps)]
-        res = run_worker("bench.bench_lora_vs_full", [*args, "--max-length", str(opts.max_length), "--model", opts.model])
+        args = ["--mode", mode, "--batch", str(batch), "--steps", str(opts.steps), "--max-length", str(opts.max_length)]
+        res = run_worker("bench.bench_lora_vs_full", [*args, "--model", opts.model])
         res.update(mode=mode, batch=batch)
         print(json.dumps(res), flush=True)
         return res
