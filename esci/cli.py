@@ -65,9 +65,11 @@ def _argument(name: str, hint: Any, spec: dataclasses.Field) -> tuple[list[str],
     return [flag], kwargs
 
 
-def build_parser(config_cls: type, description: str | None = None) -> argparse.ArgumentParser:
+def build_parser(config_cls: type, description: str | None = None,
+                 prog: str | None = None) -> argparse.ArgumentParser:
     """An ``ArgumentParser`` with one option per field of dataclass ``config_cls``."""
-    parser = argparse.ArgumentParser(description=description or (config_cls.__doc__ or "").strip())
+    parser = argparse.ArgumentParser(prog=prog,
+                                     description=description or (config_cls.__doc__ or "").strip())
     hints = typing.get_type_hints(config_cls)
     for spec in dataclasses.fields(config_cls):
         if not spec.init:
@@ -77,9 +79,10 @@ def build_parser(config_cls: type, description: str | None = None) -> argparse.A
     return parser
 
 
-def parse_config(config_cls: type[T], argv: Sequence[str] | None = None) -> T:
+def parse_config(config_cls: type[T], argv: Sequence[str] | None = None,
+                 prog: str | None = None) -> T:
     """Parse ``argv`` into an instance of ``config_cls``; a bad value exits with its field's error."""
-    parser = build_parser(config_cls)
+    parser = build_parser(config_cls, prog=prog)
     namespace = parser.parse_args(argv)
     values = vars(namespace)
     hints = typing.get_type_hints(config_cls)

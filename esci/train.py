@@ -213,7 +213,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Parse the command line and train."""
-    return train(parse_config(TrainConfig, argv))
+    return train(parse_config(TrainConfig, argv, prog="python -m esci.train"))
 
 
 if __name__ == "__main__":
