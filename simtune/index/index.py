@@ -184,6 +184,11 @@ class QdrantIndex:
         dim, fp = int(model.embedding_size), model.fingerprint()
         current = self.backend.resolve_alias(collection)
         fresh = reindex or not self.backend.exists(collection)
+        if fresh and current is None and self.backend.exists(collection):
+            raise ValueError(
+                f"{collection!r} is a collection, not an alias, so it cannot be re-indexed behind its name; "
+                "push under another name (or delete it first)"
+            )
         if fresh:
             target = _next_version(collection, current)
             if self.backend.exists(target):  # leftover of a push that failed before its switch
