@@ -112,6 +112,8 @@ def main() -> None:
     parser.add_argument("--precision", default="bf16", choices=["32", "bf16"], help="of the head, cache and LoRA runs")
     parser.add_argument("--out", default=str(OUT / "faq.json"), help="results file (skipped parts keep old numbers)")
     parser.add_argument("--merge", nargs="*", default=[], help="results files of other runs to merge in")
+    parser.add_argument("--precision-texts", type=int, default=512, help="texts encoded per precision")
+    parser.add_argument("--precision-lora-batches", type=int, default=4, help="timed LoRA steps per precision")
     parser.add_argument("--lora-batch-size", type=int, default=64)
     parser.add_argument("--lora-lr", type=float, default=3e-4)
     parser.add_argument("--lora-epochs", type=int, default=2)
@@ -133,7 +135,8 @@ def main() -> None:
     save()
 
     if "precision" not in args.skip:
-        result["precision"] = bench_precision(val_pairs)
+        result["precision"] = bench_precision(val_pairs, args.precision_texts, args.precision_lora_batches,
+                                              args.lora_batch_size)  # fmt: skip
         save()
     head_config = TrainConfig(data=args.data, precision=args.precision, cache_dir=args.cache_dir,
                               output=str(OUT / "servable_faq"), progress=False)  # fmt: skip
@@ -142,6 +145,8 @@ def main() -> None:
         r = run(head_config)
         result["head"] = {k: r.get(k) for k in ("baseline", "val", "cache_fill_s", "train_s", "eval_s")}
         result["head"]["total_s"] = time.perf_counter() - start
+        # a cache found on disk under --cache-dir is loaded, not computed: the fill time is then a load time
+        result["head"]["cache_fill_from_disk"] = bool(args.cache_dir) and r.get("cache_fill_s", 0) < 30
         result["head"]["config"] = r["config"]
         save()
     if "cache" not in args.skip:
