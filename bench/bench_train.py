@@ -171,6 +171,28 @@ def worker(opts: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per precision: each side's medians, and pairs/s ratios against sentence-transformers."""
+    summary = {}
+    for precision in dict.fromkeys(r["precision"] for r in runs):
+        sides: dict[str, list[dict[str, Any]]] = {}
+        for r in runs:
+            if r["precision"] == precision and "error" not in r:
+                sides.setdefault(r["framework"], []).append(r)
+        if "st" not in sides or not ({"simtune", "simtune_chunked"} & sides.keys()):
+            continue
+        row: dict[str, Any] = {
+            fw: {key: median([r[key] for r in rs]) for key in rs[0] if isinstance(rs[0][key], float)}
+            for fw, rs in sides.items()
+        }
+        for fw in ("simtune", "simtune_chunked"):
+            if fw in row:
+                name = "throughput_ratio" if fw == "simtune" else "chunked_throughput_ratio"
+                row[name] = row[fw]["pairs_per_s"] / row["st"]["pairs_per_s"]
+        summary[precision] = row
+    return summary
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="8 steps per run (2 of them warm-up) instead of one epoch")
@@ -190,6 +212,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--framework", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--precision", choices=("fp32", "bf16"), help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--from-runs", help="rebuild the output from a log of an interrupted run's JSON lines")
     opts = parser.parse_args(argv)
     opts.steps = opts.steps if opts.steps is not None else (8 if opts.quick else 0)
     opts.model = opts.model or minilm_path()
@@ -203,7 +226,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               "--eval" if opts.eval else "--no-eval"]  # fmt: skip
     frameworks = tuple(opts.frameworks.split(","))
     runs = []
-    for repeat in range(opts.repeats):
+    if opts.from_runs:  # rebuild the output from the JSON lines printed by an interrupted run
+        lines = Path(opts.from_runs).read_text().splitlines()
+        runs = [json.loads(line) for line in lines if line.startswith("{")]
+    for repeat in range(0 if opts.from_runs else opts.repeats):
         for precision in opts.precisions.split(","):
             # Alternate which side goes first, so neither always gets the cooler machine.
             order = frameworks if repeat % 2 == 0 else frameworks[::-1]
@@ -212,20 +238,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 res.update(framework=framework, precision=precision, repeat=repeat)
                 print(json.dumps(res), flush=True)
                 runs.append(res)
-    summary = {}
-    for precision in opts.precisions.split(","):
-        sides = {fw: [r for r in runs if r["precision"] == precision and r["framework"] == fw and "error" not in r]
-                 for fw in frameworks}  # fmt: skip
-        if not sides.get("st") or not sides.get("simtune"):
-            continue
-        row = {}
-        for fw, rs in sides.items():
-            if rs:
-                row[fw] = {key: median([r[key] for r in rs]) for key in rs[0] if isinstance(rs[0][key], float)}
-        row["throughput_ratio"] = row["simtune"]["pairs_per_s"] / row["st"]["pairs_per_s"]
-        if "simtune_chunked" in row:
-            row["chunked_throughput_ratio"] = row["simtune_chunked"]["pairs_per_s"] / row["st"]["pairs_per_s"]
-        summary[precision] = row
+    summary = summarize(runs)
     payload = {"machine": machine(), "settings": {k: v for k, v in vars(opts).items() if k not in ("worker", "result")},
                "runs": runs, "summary": summary}  # fmt: skip
     write_json(opts.name, payload)

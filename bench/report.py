@@ -74,7 +74,7 @@ def _train_chunked(data: dict[str, Any]) -> list[Row]:
     for precision, row in data.get("summary", {}).items():
         if "simtune_chunked" not in row:
             continue
-        ours, st, now = row["simtune_chunked"], row["st"], row["simtune"]
+        ours, st, now = row["simtune_chunked"], row["st"], row.get("simtune", {})
         rows.append(
             (
                 f"Training pairs/s, {precision}, proposed length-chunked collator",
@@ -82,7 +82,7 @@ def _train_chunked(data: dict[str, Any]) -> list[Row]:
                 _f(st["pairs_per_s"]),
                 _ratio(row["chunked_throughput_ratio"], 1.2),
                 ">= 1.2x",
-                f"simtune as is in this run: {_f(now['pairs_per_s'])} pairs/s ({_ratio(row['throughput_ratio'])}); "
+                f"simtune as is: {_f(now.get('pairs_per_s'))} pairs/s ({_ratio(row.get('throughput_ratio'))}); "
                 f"peak RSS {_f(ours['peak_rss_mb'], 0)} vs {_f(st['peak_rss_mb'], 0)} MiB",
             )
         )
