@@ -67,18 +67,25 @@ def bench_precision(val_pairs, n_texts: int = 512, lora_batches: int = 4, batch_
     return out
 
 
-def epoch_seconds(model, loader, precision: str) -> float:
-    """Wall time of one training epoch (no validation) with a fresh Trainer."""
+def epoch_seconds(model, loader, precision: str, batches: int | None = None) -> float:
+    """Wall time of one training epoch (or its first ``batches`` steps), no validation, fresh Trainer."""
     from faq.train import TrainConfig, trainer_for
 
-    trainer = trainer_for(TrainConfig(epochs=1, precision=precision, progress=False), limit_val_batches=0)
+    limit = {} if batches is None else {"limit_train_batches": batches}
+    trainer = trainer_for(TrainConfig(epochs=1, precision=precision, progress=False), limit_val_batches=0, **limit)
     start = time.perf_counter()
     trainer.fit(model, loader)
     return time.perf_counter() - start
 
 
-def bench_cache(train_pairs, val_pairs, batch_size: int, precision: str, cache_dir: str | None) -> dict:
-    """One head-only epoch with the (filled) cache vs the frozen encoder run at every step."""
+def bench_cache(train_pairs, val_pairs, batch_size: int, precision: str, cache_dir: str | None,
+                uncached_batches: int | None = None) -> dict:
+    """One head-only epoch with the (filled) cache vs the frozen encoder run at every step.
+
+    With ``uncached_batches`` the uncached epoch is timed over its first that many steps and scaled
+    to the epoch's step count (reported as such): on a busy machine a full uncached epoch can take
+    half an hour.
+    """
     from faq.model import FAQModel
     from faq.train import autocast
     from simtune.data import PairsSimilarityDataLoader
@@ -94,10 +101,13 @@ def bench_cache(train_pairs, val_pairs, batch_size: int, precision: str, cache_d
     plain = FAQModel(use_cache=False)
     plain_loader = PairsSimilarityDataLoader(train_pairs, collator=plain.collator(), batch_size=batch_size,
                                              shuffle=True)  # fmt: skip
-    without = epoch_seconds(plain, plain_loader, precision)
+    steps = len(plain_loader)
+    timed = steps if uncached_batches is None else min(uncached_batches, steps)
+    without = epoch_seconds(plain, plain_loader, precision, timed) * steps / timed
     return {"batch_size": batch_size, "precision": precision, "cache_fill_s": fill,
             "cache_fill_from_disk": bool(cache_dir) and fill < 30, "epoch_s_cached": with_cache,
-            "epoch_s_uncached": without, "speedup": without / with_cache}  # fmt: skip
+            "epoch_s_uncached": without, "uncached_steps_timed": timed, "steps_per_epoch": steps,
+            "speedup": without / with_cache}  # fmt: skip
 
 
 def main() -> None:
@@ -114,6 +124,9 @@ def main() -> None:
     parser.add_argument("--merge", nargs="*", default=[], help="results files of other runs to merge in")
     parser.add_argument("--precision-texts", type=int, default=512, help="texts encoded per precision")
     parser.add_argument("--precision-lora-batches", type=int, default=4, help="timed LoRA steps per precision")
+    parser.add_argument("--cache-batch-size", type=int, default=None, help="batch of the cache timing (default: head)")
+    parser.add_argument("--uncached-batches", type=int, default=None,
+                        help="time only this many uncached steps and scale to the epoch (default: the whole epoch)")
     parser.add_argument("--lora-batch-size", type=int, default=64)
     parser.add_argument("--lora-lr", type=float, default=3e-4)
     parser.add_argument("--lora-epochs", type=int, default=2)
@@ -151,7 +164,9 @@ def main() -> None:
         save()
     if "cache" not in args.skip:
         cache_dir = None if args.cache_dir is None else str(Path(args.cache_dir) / args.precision)
-        result["cache"] = bench_cache(train_pairs, val_pairs, head_config.batch_size, args.precision, cache_dir)
+        batch_size = args.cache_batch_size or head_config.batch_size
+        result["cache"] = bench_cache(train_pairs, val_pairs, batch_size, args.precision, cache_dir,
+                                      args.uncached_batches)  # fmt: skip
         save()
     if "lora" not in args.skip:
         config = TrainConfig(data=args.data, lora=True, precision=args.precision, baseline=False,
@@ -184,8 +199,11 @@ def print_table(result: dict) -> None:
         print(f"{name:<22} {p1:7.4f} {mrr:7.4f}  {note}")
     if "cache" in result:
         c = result["cache"]
+        scaled = c.get("uncached_steps_timed", 0) < c.get("steps_per_epoch", 0)
+        note = f" (scaled from {c['uncached_steps_timed']} of {c['steps_per_epoch']} steps)" if scaled else ""
         print(f"head epoch (batch {c['batch_size']}, {c['precision']}): cached {c['epoch_s_cached']:.2f} s, "
-              f"uncached {c['epoch_s_uncached']:.1f} s -> {c['speedup']:.0f}x; cache fill {c['cache_fill_s']:.1f} s")
+              f"uncached {c['epoch_s_uncached']:.1f} s{note} -> {c['speedup']:.0f}x; "
+              f"cache fill {c['cache_fill_s']:.1f} s")
     if "precision" in result:
         p = result["precision"]
         print(f"encode texts/s: fp32 {p['encode_texts_per_s_32']:.1f}, bf16 {p['encode_texts_per_s_bf16']:.1f}; "

@@ -128,6 +128,24 @@ def test_head_training_smoke(tmp_path, tiny_bert_dir):
     assert model_out.shape == (2, 32) and torch.isfinite(model_out).all()
 
 
+def test_lora_training_smoke(tmp_path, tiny_bert_dir):
+    """--lora on a tiny set: only adapters learn, the saved servable is merged and loads as plain simtune."""
+    from faq.train import TrainConfig, run
+    from simtune.encoders import TransformerEncoder
+    from simtune.heads import EmptyHead
+    from simtune.model import SimilarityModel
+
+    data = write_rows(tmp_path / "faq.jsonl")
+    out = tmp_path / "servable"
+    config = TrainConfig(data=str(data), model=str(tiny_bert_dir), output=str(out), lora=True, epochs=1,
+                         batch_size=8, precision="32", progress=False)  # fmt: skip
+    result = run(config)
+    assert set(result["val"]) == {"precision@1", "mrr"} and "baseline" in result
+    served = SimilarityModel.load(out)
+    assert isinstance(served.encoders["default"], TransformerEncoder) and isinstance(served.head, EmptyHead)
+    assert served.encode(["how much does lambda cost?"]).shape == (1, 32)
+
+
 def test_serve_answers_from_embedded_qdrant(tmp_path, minilm_path, capsys):
     from faq.serve import main
     from simtune.encoders import TransformerEncoder
