@@ -24,11 +24,12 @@ class TrainConfig:
         "name; none = the bundled demo set data/demo/esci_demo.csv")
     max_length: int = _opt(70, "token cap per query or title")
     model_name_or_path: str = _opt(DEFAULT_MODEL, "base encoder: hub id or local folder")
-    per_device_train_batch_size: int = _opt(32, "judged pairs per training batch")
+    per_device_train_batch_size: int = _opt(
+        64, "judged pairs per training batch (more pairs: more in-batch negatives)")
     per_device_eval_batch_size: int = _opt(64, "judged pairs per validation batch")
     learning_rate: float = _opt(1e-4, "AdamW learning rate")
     weight_decay: float = _opt(0.0, "AdamW weight decay")
-    num_train_epochs: int = _opt(2, "passes over the training pairs")
+    num_train_epochs: int = _opt(1, "passes over the training pairs")
     max_train_steps: int | None = _opt(
         None, "stop after this many optimizer steps (overrides the epochs when reached first)")
     gradient_accumulation_steps: int = _opt(1, "batches per optimizer step")
