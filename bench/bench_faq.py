@@ -69,13 +69,22 @@ def bench_precision(val_pairs, n_texts: int = 512, lora_batches: int = 4, batch_
 
 def epoch_seconds(model, loader, precision: str, batches: int | None = None) -> float:
     """Wall time of one training epoch (or its first ``batches`` steps), no validation, fresh Trainer."""
+    import pytorch_lightning as pl
+
     from faq.train import TrainConfig, trainer_for
 
+    class EpochTimer(pl.Callback):  # the epoch alone: Trainer.fit's setup is not scaled with the steps
+        def on_train_epoch_start(self, trainer, module):
+            self.start = time.perf_counter()
+
+        def on_train_epoch_end(self, trainer, module):
+            self.seconds = time.perf_counter() - self.start
+
+    timer = EpochTimer()
     limit = {} if batches is None else {"limit_train_batches": batches}
-    trainer = trainer_for(TrainConfig(epochs=1, precision=precision, progress=False), limit_val_batches=0, **limit)
-    start = time.perf_counter()
-    trainer.fit(model, loader)
-    return time.perf_counter() - start
+    config = TrainConfig(epochs=1, precision=precision, progress=False)
+    trainer_for(config, limit_val_batches=0, callbacks=[timer], **limit).fit(model, loader)
+    return timer.seconds
 
 
 def bench_cache(train_pairs, val_pairs, batch_size: int, precision: str, cache_dir: str | None,
