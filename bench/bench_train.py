@@ -74,7 +74,7 @@ def _evaluate(val: list[tuple[str, str]], model: Any) -> dict[str, float]:
     return Evaluator(["precision@1", "mrr"], PairSampler(batch_size=64)).evaluate(samples, model)
 
 
-def train_simtune(opts: argparse.Namespace, train: list, stamps: list[float]) -> tuple[Any, float]:
+def train_simtune(opts: argparse.Namespace, train: list, stamps: list, cpu_stamps: list) -> tuple[Any, float]:
     import pytorch_lightning as pl
 
     from bench.models import FaqRankingModel, LengthChunkedRankingModel
@@ -85,6 +85,7 @@ def train_simtune(opts: argparse.Namespace, train: list, stamps: list[float]) ->
         def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):  # noqa: ANN001
             _sync(opts.device)
             stamps.append(time.perf_counter())
+            cpu_stamps.append(time.process_time())
 
     pl.seed_everything(0, verbose=False)
     cls = LengthChunkedRankingModel if opts.framework == "simtune_chunked" else FaqRankingModel
@@ -104,7 +105,7 @@ def train_simtune(opts: argparse.Namespace, train: list, stamps: list[float]) ->
     return model.model.eval(), time.perf_counter() - start
 
 
-def train_st(opts: argparse.Namespace, train: list, stamps: list[float]) -> tuple[Any, float]:
+def train_st(opts: argparse.Namespace, train: list, stamps: list, cpu_stamps: list) -> tuple[Any, float]:
     from datasets import Dataset
     from peft import LoraConfig, TaskType
     from sentence_transformers import (
@@ -119,6 +120,7 @@ def train_st(opts: argparse.Namespace, train: list, stamps: list[float]) -> tupl
         def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
             _sync(opts.device)
             stamps.append(time.perf_counter())
+            cpu_stamps.append(time.process_time())
 
     set_seed(0)
     model = SentenceTransformer(opts.model, device=opts.device)
@@ -154,13 +156,15 @@ def worker(opts: argparse.Namespace) -> dict[str, Any]:
 
     train, val = faq_split()
     stamps: list[float] = []
+    cpu_stamps: list[float] = []  # process CPU time (all threads): less sensitive to other jobs than wall time
     fit = train_st if opts.framework == "st" else train_simtune
-    model, fit_s = fit(opts, train, stamps)
+    model, fit_s = fit(opts, train, stamps, cpu_stamps)
     sizes = _batch_sizes(len(train), opts.batch_size, len(stamps))
     result = {
         "framework": opts.framework, "precision": opts.precision, "device": opts.device,
         "steps": len(stamps), "pairs": sum(sizes), "fit_s": fit_s,
         "pairs_per_s": _steady(stamps, sizes, opts.warmup),
+        "pairs_per_cpu_s": _steady(cpu_stamps, sizes, opts.warmup),
         "pairs_per_s_fit": sum(sizes) / fit_s,
         "peak_rss_mb": peak_rss_mb(),
     }  # fmt: skip
@@ -189,6 +193,9 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
             if fw in row:
                 name = "throughput_ratio" if fw == "simtune" else "chunked_throughput_ratio"
                 row[name] = row[fw]["pairs_per_s"] / row["st"]["pairs_per_s"]
+                if "pairs_per_cpu_s" in row[fw] and "pairs_per_cpu_s" in row["st"]:
+                    cpu_ratio = row[fw]["pairs_per_cpu_s"] / row["st"]["pairs_per_cpu_s"]
+                    row[name.replace("throughput", "cpu_time")] = cpu_ratio
         summary[precision] = row
     return summary
 
@@ -203,6 +210,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--warmup", type=int, default=2, help="steps left out of the steady throughput")
     parser.add_argument("--precisions", default="fp32,bf16")
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS), help=f"sides to run, of {VARIANTS}")
+    parser.add_argument("--parallel", action="store_true", help="run the sides concurrently (a busy machine)")
     parser.add_argument("--repeats", type=int, default=1, help="interleaved repeats of each pair of runs")
     parser.add_argument("--model", default=None, help="model folder (default: the bundled MiniLM)")
     parser.add_argument("--device", default="cpu")
@@ -233,9 +241,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for precision in opts.precisions.split(","):
             # Alternate which side goes first, so neither always gets the cooler machine.
             order = frameworks if repeat % 2 == 0 else frameworks[::-1]
-            for framework in order:
-                res = run_worker("bench.bench_train", [*common, "--framework", framework, "--precision", precision])
-                res.update(framework=framework, precision=precision, repeat=repeat)
+            if opts.parallel:  # all sides at once: each sees the same load from other jobs
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(len(order)) as pool:
+                    args = [[*common, "--framework", fw, "--precision", precision] for fw in order]
+                    results = list(pool.map(lambda a: run_worker("bench.bench_train", a), args))
+            else:
+                results = [run_worker("bench.bench_train", [*common, "--framework", fw, "--precision", precision])
+                           for fw in order]  # fmt: skip
+            for framework, res in zip(order, results, strict=True):
+                res.update(framework=framework, precision=precision, repeat=repeat, parallel=opts.parallel)
                 print(json.dumps(res), flush=True)
                 runs.append(res)
     summary = summarize(runs)
