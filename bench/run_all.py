@@ -87,7 +87,7 @@ def collect(status: dict[str, Any]) -> dict[str, Any]:
     """Every bench/out/<name>.json known, with each benchmark's run status."""
     results: dict[str, Any] = {"machine": machine(), "benchmarks": {}}
     # Outputs that run_all does not produce itself: the collator experiment and the GPU run.
-    extra = [Bench("train_chunked", "bench_train"), Bench("gpu", "bench_gpu")]
+    extra = [Bench("train_chunked", "bench_train"), Bench("train_parallel", "bench_train"), Bench("gpu", "bench_gpu")]
     for bench in [*BENCHES, *extra]:
         path = OUT / f"{bench.name}.json"
         entry: dict[str, Any] = dict(status.get(bench.name, {}))
@@ -98,7 +98,7 @@ def collect(status: dict[str, Any]) -> dict[str, Any]:
         elif bench.name == "gpu":
             entry.setdefault("status", "not run")
             entry.setdefault("why", "needs a CUDA machine: python -m bench.bench_gpu --minilm DIR")
-        elif bench.name == "train_chunked":
+        elif bench.name.startswith("train_"):
             entry.setdefault("status", "not run")
             entry.setdefault(
                 "why",
