@@ -87,7 +87,7 @@ def collect(status: dict[str, Any]) -> dict[str, Any]:
     """Every bench/out/<name>.json known, with each benchmark's run status."""
     results: dict[str, Any] = {"machine": machine(), "benchmarks": {}}
     # Outputs that run_all does not produce itself: the collator experiment and the GPU run.
-    extra = [Bench("train_chunked", "bench_train"), Bench("train_parallel", "bench_train"), Bench("gpu", "bench_gpu")]
+    extra = [Bench("train_parallel", "bench_train"), Bench("gpu", "bench_gpu")]
     for bench in [*BENCHES, *extra]:
         path = OUT / f"{bench.name}.json"
         entry: dict[str, Any] = dict(status.get(bench.name, {}))
@@ -102,8 +102,8 @@ def collect(status: dict[str, Any]) -> dict[str, Any]:
             entry.setdefault("status", "not run")
             entry.setdefault(
                 "why",
-                "python -m bench.bench_train --steps 8 --precisions fp32 "
-                "--frameworks simtune_chunked,simtune,st --no-eval --name train_chunked",
+                "python -m bench.bench_train --steps 6 --precisions fp32 --parallel "
+                "--frameworks simtune,simtune_chunked,st --no-eval --name train_parallel",
             )
         else:
             entry.setdefault("status", "not run")
