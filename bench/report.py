@@ -116,7 +116,7 @@ def _encode(data: dict[str, Any], where: str = "CPU") -> list[Row]:
                 f"Encoding texts/s, batch {bs}, {precision} ({where})",
                 _f(row["simtune"]["texts_per_s"]),
                 _f(row["st"]["texts_per_s"]),
-                _ratio(row["ratio"], 1.0),
+                _ratio(row["ratio"], 1.0) + (f"; CPU time {row['cpu_ratio']:.2f}x" if "cpu_ratio" in row else ""),
                 ">= 1.0x",
                 f"{n} cloud-FAQ answers" + (", both under bf16 autocast" if precision == "bf16" else ""),
             )
