@@ -118,14 +118,20 @@ def _check_sample(sample: Any, kind: type, fields: tuple[str, ...]) -> None:
             raise TypeError(f"{kind.__name__}.{field} is {value!r} in {sample!r}: expected a non-empty str")
 
 
-def _check_collate_fn(kwargs: dict[str, Any], collator: SimilarityCollator) -> None:
-    # Lightning re-creates loaders passing collate_fn=<our collator>; any other one is a mistake.
-    collate_fn = kwargs.pop("collate_fn", None)
-    if collate_fn is not None and collate_fn is not collator:
-        raise TypeError("pass the collator as `collator`, not `collate_fn`")
+class _SimilarityDataLoader(DataLoader):
+    """A DataLoader whose collate function is a ``SimilarityCollator``."""
+
+    def __init__(self, dataset: Dataset | Sequence[Any], collator: SimilarityCollator, **kwargs: Any) -> None:
+        # Lightning re-creates loaders passing collate_fn=<our collator>; any other one is a mistake.
+        collate_fn = kwargs.pop("collate_fn", None)
+        if collate_fn is not None and collate_fn is not collator:
+            raise TypeError("pass the collator as `collator`, not `collate_fn`")
+        super().__init__(dataset, collate_fn=collator, **kwargs)
+        # Lightning rebuilds loaders (to add a DistributedSampler) from their init attributes.
+        self.collator = collator
 
 
-class PairsSimilarityDataLoader(DataLoader):
+class PairsSimilarityDataLoader(_SimilarityDataLoader):
     """A DataLoader of ``SimilarityPairSample`` that yields ``PairBatch``.
 
     Args:
@@ -134,26 +140,10 @@ class PairsSimilarityDataLoader(DataLoader):
         **kwargs: DataLoader arguments (batch_size, shuffle, num_workers, ...).
     """
 
-    def __init__(
-        self, dataset: Dataset | Sequence[SimilarityPairSample], collator: SimilarityCollator, **kwargs: Any
-    ) -> None:
-        _check_collate_fn(kwargs, collator)
-        super().__init__(dataset, collate_fn=collator, **kwargs)
-        # Lightning rebuilds loaders (to add a DistributedSampler) from their init attributes.
-        self.collator = collator
 
-
-class GroupSimilarityDataLoader(DataLoader):
+class GroupSimilarityDataLoader(_SimilarityDataLoader):
     """A DataLoader of ``SimilarityGroupSample`` that yields ``GroupBatch``.
 
     Group losses need several objects per group in a batch: shuffle over a dataset with
-    a few objects per group, or sample by group.
+    a few objects per group, or sample by group. Arguments as ``PairsSimilarityDataLoader``.
     """
-
-    def __init__(
-        self, dataset: Dataset | Sequence[SimilarityGroupSample], collator: SimilarityCollator, **kwargs: Any
-    ) -> None:
-        _check_collate_fn(kwargs, collator)
-        super().__init__(dataset, collate_fn=collator, **kwargs)
-        # Lightning rebuilds loaders (to add a DistributedSampler) from their init attributes.
-        self.collator = collator

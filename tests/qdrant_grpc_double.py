@@ -233,13 +233,6 @@ class _Points(pb.PointsServicer):
         flt = _edge_filter(GrpcToRest.convert_filter(request.filter), context) if request.HasField("filter") else None
         return pb.CountResponse(result=pb.CountResult(count=shard.count(qe.CountRequest(exact=True, filter=flt))))
 
-    def Update(self, request, context):
-        shard = self.s.shard(request.collection_name, context)
-        with self.s.lock:
-            self.s.updated.setdefault(request.collection_name, []).append(request)
-        shard.optimize()  # stands in for the server's background optimizer reacting to new settings
-        return pb.CollectionOperationResponse(result=True)
-
     def Get(self, request, context):
         shard = self.s.shard(request.collection_name, context)
         ids = [GrpcToRest.convert_point_id(i) for i in request.ids]
