@@ -31,7 +31,7 @@ class CacheConfig:
         where: "cpu", "gpu" (the training device), or "auto" (the training device).
         batch_size: Objects per encoder pass while filling.
         save_dir: Optional folder that keeps the embeddings between runs, keyed by the
-            encoders' fingerprint and the set of objects.
+            encoders' fingerprint, the set of objects and the autocast dtype of the fill.
         show_progress: Show a progress bar while filling.
     """
 
@@ -133,6 +133,10 @@ class EmbeddingCache:
                 digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
             digest.update(json.dumps(model.encoders[name].get_config_dict(), sort_keys=True, default=str).encode())
         digest.update("\x00".join(objects).encode())
+        # bf16 and fp32 fills differ (~1e-3): a cache filled under one must not serve the other
+        device = next(model.parameters()).device.type
+        if torch.is_autocast_enabled(device):
+            digest.update(f"autocast:{torch.get_autocast_dtype(device)}".encode())
         return Path(self.config.save_dir) / f"cache-{digest.hexdigest()[:24]}.safetensors"
 
     def _save(self, path: Path, objects: Sequence[str]) -> None:

@@ -61,6 +61,19 @@ def test_cached_embeddings_equal_encoder_output(tiny_bert_dir, tmp_path):
         assert torch.equal(again.cache.vectors[name], cached.cache.vectors[name])
 
 
+def test_bf16_fill_gets_its_own_cache_file(tiny_bert_dir, tmp_path):
+    config = CacheConfig(save_dir=str(tmp_path), show_progress=False)
+    fp32 = HeadOnly(str(tiny_bert_dir), config)
+    loader = PairsSimilarityDataLoader(SAMPLES, collator=fp32.collator(), batch_size=8)
+    fp32.fill_cache(loader)
+    bf16 = HeadOnly(str(tiny_bert_dir), config)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        bf16.fill_cache(loader)
+    assert len(list(tmp_path.glob("cache-*.safetensors"))) == 2  # not served the fp32 vectors
+    diff = (bf16.cache.vectors["default"] - fp32.cache.vectors["default"]).abs().max().item()
+    assert 0 < diff < 0.1
+
+
 def test_fit_fills_cache_and_trains_head_only(tiny_bert_dir):
     model = HeadOnly(str(tiny_bert_dir), CacheConfig(show_progress=False))
     encoder_before = {k: v.clone() for k, v in model.model.encoders.state_dict().items()}
