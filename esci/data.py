@@ -231,10 +231,13 @@ def split_by_query(df: pd.DataFrame, val_fraction: float = 0.2,
 
 
 def to_pair_samples(df: pd.DataFrame) -> list[SimilarityPairSample]:
-    """One ``SimilarityPairSample(query, title, score, subgroup=query_id)`` per row."""
+    """One ``SimilarityPairSample(query, title, score, subgroup)`` per row; subgroup numbers the
+    queries densely from 1 in order of appearance, since ESCI has a query_id 0 and subgroup 0
+    means "none" to the ranking losses (a query's other products would become its negatives)."""
     from simtune.samples import SimilarityPairSample
 
-    return [SimilarityPairSample(q, t, float(s), int(g)) for q, t, s, g in
+    number = {qid: i + 1 for i, qid in enumerate(dict.fromkeys(df["query_id"]))}
+    return [SimilarityPairSample(q, t, float(s), number[g]) for q, t, s, g in
             zip(df["query"], df["product_title"], df["score"], df["query_id"], strict=True)]
 
 

@@ -21,7 +21,7 @@ import torch
 
 from esci.cli import parse_config
 from esci.config import TrainConfig
-from esci.data import load_esci, split_by_query
+from esci.data import load_esci, split_by_query, to_pair_samples
 from esci.model import EsciModel
 from simtune.data import PairsSimilarityDataLoader
 from simtune.samples import SimilarityPairSample
@@ -56,14 +56,6 @@ class EpochHistory(pl.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.epochs = list(state_dict.get("epochs", []))
-
-
-def pair_samples(df) -> list[SimilarityPairSample]:
-    """(query, title, score) samples; subgroup = a dense query number from 1 (0 would mean "no
-    subgroup" to the ranking loss, making a query's other products its negatives)."""
-    number = {qid: i + 1 for i, qid in enumerate(dict.fromkeys(df["query_id"]))}
-    return [SimilarityPairSample(q, t, float(s), number[g]) for q, t, s, g in
-            zip(df["query"], df["product_title"], df["score"], df["query_id"], strict=True)]
 
 
 def resolve_resume(cfg: TrainConfig) -> str | None:
@@ -142,7 +134,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     table = load_esci(cfg.dataset_name)
     train_df, val_df = split_by_query(table, cfg.val_fraction, cfg.split_seed)
-    train_samples, val_samples = pair_samples(train_df), pair_samples(val_df)
+    train_samples, val_samples = to_pair_samples(train_df), to_pair_samples(val_df)
     print(f"data: {len(train_samples)} training pairs ({train_df['query_id'].nunique()} queries), "
           f"{len(val_samples)} validation pairs ({val_df['query_id'].nunique()} queries)")
 

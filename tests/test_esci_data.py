@@ -210,6 +210,13 @@ def test_to_pair_samples(pair_folder):
         ("red running shoes", "Adidas Running Shoe, Blue", 1.0, 1)]
 
 
+def test_to_pair_samples_never_uses_subgroup_zero():
+    pytest.importorskip("simtune.samples")
+    df = pd.DataFrame({"query_id": [0, 0, 7, 0], "query": ["a", "a", "b", "a"],
+                       "product_title": ["t1", "t2", "t3", "t4"], "score": [1.0, 0.0, 1.0, 1.0]})
+    assert [s.subgroup for s in to_pair_samples(df)] == [1, 1, 2, 1]
+
+
 def test_hf_name_offline_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
