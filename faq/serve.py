@@ -86,7 +86,7 @@ def ensure_pushed(index: Any, model: Any, rows: list[dict[str, Any]], collection
     from simtune.index import IndexMismatchError
 
     records = answer_records(rows)
-    if not reindex and index.backend.exists(collection):
+    if not reindex and index.exists(collection):
         try:
             index.search(model, records[0][1], collection, k=1)  # raises if built by another model
             if index.count(collection) == len(records):

@@ -137,14 +137,16 @@ def test_model_of_another_size_or_servable_is_refused(index, model, records, tmp
 
 
 def test_reindex_switches_alias_and_drops_old_version(index, model, records):
+    assert not index.exists("faq")
     index.push(model, records[:20], "faq", show_progress=False)
+    assert index.exists("faq") and index.exists("faq_v1") and not index.exists("faq_v2")
     assert index.target("faq") == "faq_v1"
     report = index.push(model, records[20:], "faq", reindex=True, show_progress=False)
     assert (report.target, index.target("faq"), index.count("faq")) == ("faq_v2", "faq_v2", 20)
     assert index.search(model, records[0].text, "faq", k=1)[0].id != "doc-0"  # old points gone
-    assert not index.backend.exists("faq_v1")
+    assert not index.exists("faq_v1")
     index.push(model, records, "faq", reindex=True, keep_old=True, show_progress=False)
-    assert index.target("faq") == "faq_v3" and index.backend.exists("faq_v2")  # kept for rollback
+    assert index.target("faq") == "faq_v3" and index.exists("faq_v2")  # kept for rollback
 
 
 def test_failed_push_leaves_alias_on_old_version(index, model, records):

@@ -109,6 +109,10 @@ class QdrantIndex:
         """Exact number of points reached through ``collection`` (an alias or a collection)."""
         return self.backend.count(collection)
 
+    def exists(self, collection: str) -> bool:
+        """Whether ``collection`` (an alias or a collection) exists."""
+        return self.backend.exists(collection)
+
     def target(self, collection: str) -> str:
         """The versioned collection that the alias ``collection`` points to now."""
         return self.backend.resolve_alias(collection) or collection
