@@ -26,6 +26,9 @@ from bench.report import render
 
 RESULTS_MD = BENCH / "results.md"
 RESULTS_JSON = BENCH / "results.json"
+README = REPO / "README.md"
+# run_all rewrites the README between these markers, so the table there is the one in results.md
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 @dataclass
@@ -111,6 +114,17 @@ def collect(status: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
+def update_readme(table: str) -> None:
+    """Put ``table`` (its heading dropped: the README has its own) between the README's markers."""
+    text = README.read_text()
+    if README_START not in text or README_END not in text:
+        return
+    body = "\n".join(line for line in table.splitlines() if not line.startswith("## "))
+    head, rest = text.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    README.write_text(f"{head}{README_START}\n{body.strip()}\n{README_END}{tail}")
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="each benchmark's quick settings")
@@ -132,6 +146,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results["quick"] = opts.quick
     RESULTS_JSON.write_text(json.dumps(results, indent=2, default=float) + "\n")
     RESULTS_MD.write_text(render(results))
+    update_readme(RESULTS_MD.read_text())
     print(RESULTS_MD.read_text())
     return results
 
