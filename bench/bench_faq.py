@@ -24,6 +24,8 @@ from pathlib import Path
 
 import torch
 
+from bench.common import peak_rss_mb
+
 OUT = Path(__file__).resolve().parent / "out"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cloud_faq" / "cloud_faq_dataset.jsonl"
 
@@ -136,8 +138,8 @@ def main() -> None:
     parser.add_argument("--cache-batch-size", type=int, default=None, help="batch of the cache timing (default: head)")
     parser.add_argument("--uncached-batches", type=int, default=None,
                         help="time only this many uncached steps and scale to the epoch (default: the whole epoch)")
-    parser.add_argument("--lora-batch-size", type=int, default=64)
-    parser.add_argument("--lora-lr", type=float, default=3e-4)
+    parser.add_argument("--lora-batch-size", type=int, default=None, help="default: faq.train's")
+    parser.add_argument("--lora-lr", type=float, default=None, help="default: faq.train's")
     parser.add_argument("--lora-epochs", type=int, default=2)
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -158,7 +160,7 @@ def main() -> None:
 
     if "precision" not in args.skip:
         result["precision"] = bench_precision(val_pairs, args.precision_texts, args.precision_lora_batches,
-                                              args.lora_batch_size)  # fmt: skip
+                                              args.lora_batch_size or 64)  # fmt: skip
         save()
     head_config = TrainConfig(data=args.data, precision=args.precision, cache_dir=args.cache_dir,
                               output=str(OUT / "servable_faq"), progress=False)  # fmt: skip
@@ -184,7 +186,8 @@ def main() -> None:
         start = time.perf_counter()
         r = run(config)
         result["lora"] = {"val": r["val"], "train_s": r["train_s"], "eval_s": r["eval_s"],
-                          "total_s": time.perf_counter() - start, "config": r["config"]}  # fmt: skip
+                          "total_s": time.perf_counter() - start, "config": r["config"],
+                          "peak_rss_mb_process": peak_rss_mb()}  # fmt: skip
         save()
     print_table(result)
     print(f"wrote {path}")
