@@ -31,7 +31,7 @@ from typing import Any
 from bench.common import faq_split, machine, median, minilm_path, peak_rss_mb, run_worker, write_json
 
 FRAMEWORKS = ("simtune", "st")
-VARIANTS = (*FRAMEWORKS, "simtune_chunked")  # simtune_chunked: a proposed collator, see bench.models
+VARIANTS = (*FRAMEWORKS, "simtune_one_block")  # simtune_one_block: bucket_size=None, padding 2n texts as one
 
 
 def _steady(stamps: list[float], sizes: list[int], warmup: int) -> float:
@@ -77,7 +77,7 @@ def _evaluate(val: list[tuple[str, str]], model: Any) -> dict[str, float]:
 def train_simtune(opts: argparse.Namespace, train: list, stamps: list, cpu_stamps: list) -> tuple[Any, float]:
     import pytorch_lightning as pl
 
-    from bench.models import FaqRankingModel, LengthChunkedRankingModel
+    from bench.models import FaqRankingModel
     from simtune.data import PairsSimilarityDataLoader
     from simtune.samples import SimilarityPairSample
 
@@ -88,10 +88,10 @@ def train_simtune(opts: argparse.Namespace, train: list, stamps: list, cpu_stamp
             cpu_stamps.append(time.process_time())
 
     pl.seed_everything(0, verbose=False)
-    cls = LengthChunkedRankingModel if opts.framework == "simtune_chunked" else FaqRankingModel
-    model = cls(opts.model, lora=True, max_length=opts.max_length, lr=opts.lr)
+    model = FaqRankingModel(opts.model, lora=True, max_length=opts.max_length, lr=opts.lr)
     samples = [SimilarityPairSample(q, a) for q, a in train]
-    loader = PairsSimilarityDataLoader(samples, collator=model.collator(), batch_size=opts.batch_size, shuffle=True)
+    collator = model.collator(bucket_size=None) if opts.framework == "simtune_one_block" else model.collator()
+    loader = PairsSimilarityDataLoader(samples, collator=collator, batch_size=opts.batch_size, shuffle=True)
     trainer = pl.Trainer(
         max_steps=opts.steps if opts.steps > 0 else -1, max_epochs=None if opts.steps > 0 else 1,
         accelerator=opts.device, devices=1,
@@ -183,15 +183,15 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         for r in runs:
             if r["precision"] == precision and "error" not in r:
                 sides.setdefault(r["framework"], []).append(r)
-        if "st" not in sides or not ({"simtune", "simtune_chunked"} & sides.keys()):
+        if "st" not in sides or not ({"simtune", "simtune_one_block"} & sides.keys()):
             continue
         row: dict[str, Any] = {
             fw: {key: median([r[key] for r in rs]) for key in rs[0] if isinstance(rs[0][key], float)}
             for fw, rs in sides.items()
         }
-        for fw in ("simtune", "simtune_chunked"):
+        for fw in ("simtune", "simtune_one_block"):
             if fw in row:
-                name = "throughput_ratio" if fw == "simtune" else "chunked_throughput_ratio"
+                name = "throughput_ratio" if fw == "simtune" else "one_block_throughput_ratio"
                 row[name] = row[fw]["pairs_per_s"] / row["st"]["pairs_per_s"]
                 if "pairs_per_cpu_s" in row[fw] and "pairs_per_cpu_s" in row["st"]:
                     cpu_ratio = row[fw]["pairs_per_cpu_s"] / row["st"]["pairs_per_cpu_s"]

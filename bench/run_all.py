@@ -89,8 +89,8 @@ def run_bench(bench: Bench, quick: bool, timeout: float) -> dict[str, Any]:
 def collect(status: dict[str, Any]) -> dict[str, Any]:
     """Every bench/out/<name>.json known, with each benchmark's run status."""
     results: dict[str, Any] = {"machine": machine(), "benchmarks": {}}
-    # Outputs that run_all does not produce itself: the collator experiment and the GPU run.
-    extra = [Bench("train_parallel", "bench_train"), Bench("gpu", "bench_gpu")]
+    # Output that run_all does not produce itself: the GPU run.
+    extra = [Bench("gpu", "bench_gpu")]
     for bench in [*BENCHES, *extra]:
         path = OUT / f"{bench.name}.json"
         entry: dict[str, Any] = dict(status.get(bench.name, {}))
@@ -101,13 +101,6 @@ def collect(status: dict[str, Any]) -> dict[str, Any]:
         elif bench.name == "gpu":
             entry.setdefault("status", "not run")
             entry.setdefault("why", "needs a CUDA machine: python -m bench.bench_gpu --minilm DIR")
-        elif bench.name.startswith("train_"):
-            entry.setdefault("status", "not run")
-            entry.setdefault(
-                "why",
-                "python -m bench.bench_train --steps 6 --precisions fp32 --parallel "
-                "--frameworks simtune,simtune_chunked,st --no-eval --name train_parallel",
-            )
         else:
             entry.setdefault("status", "not run")
         results["benchmarks"][bench.name] = entry

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from simtune.data import LengthBuckets
 from simtune.samples import SimilarityGroupSample, SimilarityPairSample
 
 WHERE = ("auto", "cpu", "gpu")
@@ -120,7 +121,10 @@ class EmbeddingCache:
                     self.vectors[name] = self.vectors[name].to(device)
                 parts.append(self.vectors[name][rows.to(self.vectors[name].device)].to(device))
             else:
-                parts.append(encoder(batch.features[name]))
+                if isinstance(batch.features, LengthBuckets):
+                    parts.append(batch.features.apply(lambda f, enc=encoder, key=name: enc(f[key])))
+                else:
+                    parts.append(encoder(batch.features[name]))
         return model.head(parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1))
 
     def _file(self, model: Any, objects: Sequence[str]) -> Path | None:

@@ -16,18 +16,40 @@ Features = dict[str, dict[str, Tensor]]
 
 
 @dataclass
+class LengthBuckets:
+    """A batch's objects tokenized in runs of similar length, each run padded to its own longest.
+
+    A random batch of short queries and long documents padded as one block spends most of its
+    compute on padding; runs of similar length avoid that, with the same embeddings.
+
+    Attributes:
+        parts: Features of each run ({encoder name: input tensors}), runs in length order.
+        order: (m,) long: the batch position of each row of the concatenated runs.
+    """
+
+    parts: list[Features]
+    order: Tensor
+
+    def apply(self, fn: Callable[[Features], Tensor]) -> Tensor:
+        """``fn`` over each run, rows put back in batch order -> (m, d)."""
+        out = torch.cat([fn(part) for part in self.parts])  # (m, d), in run order
+        return out[torch.argsort(self.order.to(out.device))]
+
+
+@dataclass
 class PairBatch:
     """n pairs, with the 2n objects encoded together (all obj_a first, then all obj_b).
 
     Attributes:
-        features: {encoder name: input tensors over 2n objects}, or None when the collator
-            does not tokenize (the embedding cache supplies the vectors).
+        features: {encoder name: input tensors over 2n objects}; ``LengthBuckets`` when the
+            collator buckets by length; None when it does not tokenize (the embedding cache
+            supplies the vectors).
         texts: The 2n raw objects, obj_a then obj_b (the cache's keys).
         scores: (n,) float similarity scores in [0, 1].
         subgroups: (n,) long subgroup ids (0: no subgroup).
     """
 
-    features: Features | None
+    features: Features | LengthBuckets | None
     texts: list[Any]
     scores: Tensor
     subgroups: Tensor
@@ -42,12 +64,12 @@ class GroupBatch:
     """n objects with their group ids.
 
     Attributes:
-        features: {encoder name: input tensors over n objects}, or None (cache).
+        features: {encoder name: input tensors over n objects}, ``LengthBuckets``, or None (cache).
         texts: The n raw objects.
         groups: (n,) long group ids.
     """
 
-    features: Features | None
+    features: Features | LengthBuckets | None
     texts: list[Any]
     groups: Tensor
 
@@ -59,21 +81,45 @@ class GroupBatch:
 class SimilarityCollator:
     """Builds ``PairBatch`` or ``GroupBatch`` from samples, tokenizing each batch once.
 
-    Padding is dynamic (the longest text of the batch, capped by each encoder's max_length).
+    Padding is dynamic: batches are tokenized in runs of similar length (``bucket_size``), each
+    padded to its own longest text (capped by each encoder's max_length).
     The collator holds only tokenizers, so it pickles into DataLoader workers.
 
     Args:
         model: A ``SimilarityModel`` (or anything with ``get_collate_fn``) whose encoders
             define the tokenization.
         tokenize: False skips tokenization (features=None), for encoders served by the cache.
+        bucket_size: Sort a batch's objects by length and tokenize them in runs of this many,
+            each padded to its own longest (``LengthBuckets``): the same embeddings with less
+            padding. Batches of at most this many objects stay one block; None always pads the
+            whole batch as one block. On the cloud-FAQ pairs (batch 64, i.e. 128 texts) runs of
+            32 train 2.2x faster than one block on a 2-core CPU and halve peak memory
+            (bench/bench_train.py).
 
     Example:
         >>> batch = SimilarityCollator(model)([SimilarityPairSample("q", "d")])  # doctest: +SKIP
         >>> batch.features["default"]["input_ids"].shape  # (2, seq): obj_a then obj_b  # doctest: +SKIP
+        >>> # more than bucket_size objects: batch.features is LengthBuckets (runs + their order)
     """
 
-    def __init__(self, model: Any, tokenize: bool = True) -> None:
+    def __init__(self, model: Any, tokenize: bool = True, bucket_size: int | None = 32) -> None:
+        if bucket_size is not None and bucket_size < 1:
+            raise ValueError(f"bucket_size must be a positive integer or None, got {bucket_size}")
         self.collate_fn: Callable[[list[Any]], Features] | None = model.get_collate_fn() if tokenize else None
+        self.bucket_size = bucket_size
+
+    def _features(self, texts: list[Any]) -> Features | LengthBuckets | None:
+        if self.collate_fn is None:
+            return None
+        if self.bucket_size is None or len(texts) <= self.bucket_size:
+            return self.collate_fn(texts)
+        # characters stand in for tokens: sorting needs no second tokenizer pass
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]) if isinstance(texts[i], str) else 0)
+        runs = [order[i : i + self.bucket_size] for i in range(0, len(order), self.bucket_size)]
+        return LengthBuckets(
+            parts=[self.collate_fn([texts[i] for i in run]) for run in runs],
+            order=torch.tensor(order, dtype=torch.long),
+        )
 
     def __call__(self, samples: Sequence[Any]) -> PairBatch | GroupBatch:
         if not samples:
@@ -92,7 +138,7 @@ class SimilarityCollator:
             _check_sample(sample, SimilarityPairSample, ("obj_a", "obj_b"))
         texts = [s.obj_a for s in samples] + [s.obj_b for s in samples]
         return PairBatch(
-            features=self.collate_fn(texts) if self.collate_fn else None,
+            features=self._features(texts),
             texts=texts,
             scores=torch.tensor([float(s.score) for s in samples], dtype=torch.float32),
             subgroups=torch.tensor([int(s.subgroup) for s in samples], dtype=torch.long),
@@ -103,7 +149,7 @@ class SimilarityCollator:
             _check_sample(sample, SimilarityGroupSample, ("obj",))
         texts = [s.obj for s in samples]
         return GroupBatch(
-            features=self.collate_fn(texts) if self.collate_fn else None,
+            features=self._features(texts),
             texts=texts,
             groups=torch.tensor([int(s.group) for s in samples], dtype=torch.long),
         )

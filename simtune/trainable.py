@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from simtune.cache import EmbeddingCache
-from simtune.data import GroupBatch, PairBatch, SimilarityCollator
+from simtune.data import GroupBatch, LengthBuckets, PairBatch, SimilarityCollator
 from simtune.encoders.base import Encoder
 from simtune.encoders.lora import LoraEncoder
 from simtune.heads import EmptyHead, EncoderHead
@@ -83,11 +83,12 @@ class TrainableModel(pl.LightningModule):
             raise ValueError("fill_cache() needs configure_caches() to return a CacheConfig")
         self.cache.fill(self.model, loaders)
 
-    def collator(self, tokenize: bool | None = None) -> SimilarityCollator:
-        """The collator for this model's loaders; skips tokenizing when the cache serves every encoder."""
+    def collator(self, tokenize: bool | None = None, bucket_size: int | None = 32) -> SimilarityCollator:
+        """The collator for this model's loaders; skips tokenizing when the cache serves every encoder.
+        ``bucket_size``: see ``SimilarityCollator`` (runs of similar length, less padding)."""
         if tokenize is None:
             tokenize = not (self.cache is not None and self.cache.serves_all)
-        return SimilarityCollator(self.model, tokenize=tokenize)
+        return SimilarityCollator(self.model, tokenize=tokenize, bucket_size=bucket_size)
 
     def embed(self, batch: PairBatch | GroupBatch) -> Tensor:
         """Embeddings of a batch's objects: (2n, d) for pairs (a then b), (n, d) for groups."""
@@ -95,6 +96,8 @@ class TrainableModel(pl.LightningModule):
             return self.cache.embed(self.model, batch)
         if batch.features is None:
             raise ValueError("the batch was collated without tokenizing, but no filled cache serves it")
+        if isinstance(batch.features, LengthBuckets):
+            return batch.features.apply(self.model)
         return self.model(batch.features)
 
     def _step(self, batch: PairBatch | GroupBatch) -> tuple[Tensor, Tensor]:
