@@ -16,7 +16,7 @@ wall time of ``fit``/``train`` as a whole, the peak RSS at the end of training, 
 training precision@1 and MRR on the 2,125 validation pairs (simtune's two-way PairSampler, fp32
 for both models).
 
-    python -m bench.bench_train [--quick] [--steps N] [--batch-size 64] [--max-length 64]
+    python -m bench.bench_train [--quick] [--steps N] [--batch-size 64] [--max-length 64] [--seeds 0,1,2]
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def train_simtune(opts: argparse.Namespace, train: list, stamps: list, cpu_stamp
             stamps.append(time.perf_counter())
             cpu_stamps.append(time.process_time())
 
-    pl.seed_everything(0, verbose=False)
+    pl.seed_everything(opts.seed, verbose=False)
     model = FaqRankingModel(opts.model, lora=True, max_length=opts.max_length, lr=opts.lr)
     samples = [SimilarityPairSample(q, a) for q, a in train]
     collator = model.collator(bucket_size=None) if opts.framework == "simtune_one_block" else model.collator()
@@ -122,7 +122,7 @@ def train_st(opts: argparse.Namespace, train: list, stamps: list, cpu_stamps: li
             stamps.append(time.perf_counter())
             cpu_stamps.append(time.process_time())
 
-    set_seed(0)
+    set_seed(opts.seed)
     model = SentenceTransformer(opts.model, device=opts.device)
     model.max_seq_length = opts.max_length
     model.add_adapter(LoraConfig(
@@ -136,7 +136,7 @@ def train_st(opts: argparse.Namespace, train: list, stamps: list, cpu_stamps: li
             max_steps=opts.steps if opts.steps > 0 else -1, num_train_epochs=1,
             learning_rate=opts.lr, lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.01,
             max_grad_norm=0.0, bf16=opts.precision == "bf16", use_cpu=opts.device == "cpu",
-            save_strategy="no", logging_strategy="no", report_to="none", seed=0,
+            save_strategy="no", logging_strategy="no", report_to="none", seed=opts.seed,
             dataloader_num_workers=0, disable_tqdm=True,
         )  # fmt: skip
         trainer = SentenceTransformerTrainer(
@@ -208,6 +208,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--warmup", type=int, default=2, help="steps left out of the steady throughput")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds; each seed is one run per side")
     parser.add_argument("--precisions", default="fp32,bf16")
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS), help=f"sides to run, of {VARIANTS}")
     parser.add_argument("--parallel", action="store_true", help="run the sides concurrently (a busy machine)")
@@ -219,6 +220,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--framework", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--precision", choices=("fp32", "bf16"), help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--from-runs", help="rebuild the output from a log of an interrupted run's JSON lines")
     opts = parser.parse_args(argv)
@@ -237,21 +239,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if opts.from_runs:  # rebuild the output from the JSON lines printed by an interrupted run
         lines = Path(opts.from_runs).read_text().splitlines()
         runs = [json.loads(line) for line in lines if line.startswith("{")]
-    for repeat in range(0 if opts.from_runs else opts.repeats):
+    seeds = [int(seed) for seed in opts.seeds.split(",")]
+    rounds = [(r, seed) for r in range(0 if opts.from_runs else opts.repeats) for seed in seeds]
+    for turn, (repeat, seed) in enumerate(rounds):
         for precision in opts.precisions.split(","):
             # Alternate which side goes first, so neither always gets the cooler machine.
-            order = frameworks if repeat % 2 == 0 else frameworks[::-1]
+            order = frameworks if turn % 2 == 0 else frameworks[::-1]
+            run_args = [*common, "--precision", precision, "--seed", str(seed)]
             if opts.parallel:  # all sides at once: each sees the same load from other jobs
                 from concurrent.futures import ThreadPoolExecutor
 
                 with ThreadPoolExecutor(len(order)) as pool:
-                    args = [[*common, "--framework", fw, "--precision", precision] for fw in order]
+                    args = [[*run_args, "--framework", fw] for fw in order]
                     results = list(pool.map(lambda a: run_worker("bench.bench_train", a), args))
             else:
-                results = [run_worker("bench.bench_train", [*common, "--framework", fw, "--precision", precision])
-                           for fw in order]  # fmt: skip
+                results = [run_worker("bench.bench_train", [*run_args, "--framework", fw]) for fw in order]
             for framework, res in zip(order, results, strict=True):
-                res.update(framework=framework, precision=precision, repeat=repeat, parallel=opts.parallel)
+                res.update(framework=framework, precision=precision, repeat=repeat, seed=seed,
+                           parallel=opts.parallel)  # fmt: skip
                 print(json.dumps(res), flush=True)
                 runs.append(res)
     summary = summarize(runs)
