@@ -24,7 +24,7 @@ PRECISIONS = {"32": "32-true", "bf16": "bf16-mixed"}
 # Per-mode defaults, used where a field is left at None. Head: the cache makes an epoch cost
 # milliseconds, so many large-batch epochs; LoRA: the encoder runs every step, so few epochs.
 HEAD_DEFAULTS = {"epochs": 30, "batch_size": 1024, "lr": 3e-3}
-LORA_DEFAULTS = {"epochs": 2, "batch_size": 128, "lr": 1e-3}
+LORA_DEFAULTS = {"epochs": 2, "batch_size": 256, "lr": 2e-3}
 H, L = HEAD_DEFAULTS, LORA_DEFAULTS
 
 
