@@ -27,7 +27,7 @@ from typing import Any
 
 from bench.common import faq_split, machine, median, minilm_path, peak_rss_mb, run_worker, write_json
 
-MODES = ("lora", "full")
+MODES = ("lora", "full", "lora_nodrop")  # lora_nodrop: LoRA with lora_dropout=0
 
 
 def worker(opts: argparse.Namespace) -> dict[str, Any]:
@@ -45,7 +45,8 @@ def worker(opts: argparse.Namespace) -> dict[str, Any]:
 
     pl.seed_everything(0, verbose=False)
     train, _ = faq_split()
-    model = FaqRankingModel(opts.model, lora=opts.mode == "lora", max_length=opts.max_length, lr=2e-4)
+    model = FaqRankingModel(opts.model, lora=opts.mode != "full", max_length=opts.max_length, lr=2e-4,
+                            lora_dropout=0.0 if opts.mode == "lora_nodrop" else 0.1)  # fmt: skip
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     samples = [SimilarityPairSample(q, a) for q, a in train]
     loader = PairsSimilarityDataLoader(samples, collator=model.collator(), batch_size=opts.batch, shuffle=True)
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--max-batch", type=int, default=256)
     parser.add_argument("--model", default=None)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--modes", default="lora,full", help=f"modes compared, of {MODES}")
+    parser.add_argument("--name", default="lora_vs_full", help="output name: bench/out/<name>.json")
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
@@ -94,10 +97,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return res
 
     # Same-batch comparison, interleaved.
-    same = [run(mode, opts.batch) for mode in MODES]
+    modes = opts.modes.split(",")
+    same = [run(mode, opts.batch) for mode in modes]
     runs = list(same)
     largest: dict[str, int | None] = {}
-    for mode in MODES:
+    for mode in modes:
         largest[mode] = None
         batch = opts.min_batch
         while batch <= opts.max_batch:
@@ -111,12 +115,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             batch *= 2
     by_mode = {r["mode"]: r for r in same if "error" not in r}
     summary: dict[str, Any] = {"largest_batch_under_cap": largest, "cap_gb": opts.cap_gb}
-    if len(by_mode) == 2:
+    if {"lora", "full"} <= by_mode.keys():
         summary["full_over_lora_step_time"] = by_mode["full"]["step_s"] / by_mode["lora"]["step_s"]
         summary["full_over_lora_peak_rss"] = by_mode["full"]["peak_rss_mb"] / by_mode["lora"]["peak_rss_mb"]
     payload = {"machine": machine(), "settings": {k: v for k, v in vars(opts).items() if k not in ("worker", "result")},
                "same_batch": same, "runs": runs, "summary": summary}  # fmt: skip
-    write_json("lora_vs_full", payload)
+    write_json(opts.name, payload)
     return payload
 
 

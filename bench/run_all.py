@@ -89,8 +89,8 @@ def run_bench(bench: Bench, quick: bool, timeout: float) -> dict[str, Any]:
 def collect(status: dict[str, Any]) -> dict[str, Any]:
     """Every bench/out/<name>.json known, with each benchmark's run status."""
     results: dict[str, Any] = {"machine": machine(), "benchmarks": {}}
-    # Output that run_all does not produce itself: the GPU run.
-    extra = [Bench("gpu", "bench_gpu")]
+    # Outputs that run_all does not produce itself: the adapter-dropout check and the GPU run.
+    extra = [Bench("lora_vs_full_nodrop", "bench_lora_vs_full"), Bench("gpu", "bench_gpu")]
     for bench in [*BENCHES, *extra]:
         path = OUT / f"{bench.name}.json"
         entry: dict[str, Any] = dict(status.get(bench.name, {}))
@@ -100,7 +100,11 @@ def collect(status: dict[str, Any]) -> dict[str, Any]:
             entry["file_time"] = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
         elif bench.name == "gpu":
             entry.setdefault("status", "not run")
-            entry.setdefault("why", "needs a CUDA machine: python -m bench.bench_gpu --minilm DIR")
+            entry.setdefault("why", "no GPU lent to this task; on CUDA: python -m bench.bench_gpu --minilm DIR")
+        elif bench.name == "lora_vs_full_nodrop":
+            entry.setdefault("status", "not run")
+            entry.setdefault("why", "python -m bench.bench_lora_vs_full --modes lora_nodrop --min-batch 128 "
+                                    "--max-batch 256 --name lora_vs_full_nodrop")  # fmt: skip
         else:
             entry.setdefault("status", "not run")
         results["benchmarks"][bench.name] = entry
