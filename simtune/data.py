@@ -20,7 +20,8 @@ class LengthBuckets:
     """A batch's objects tokenized in runs of similar length, each run padded to its own longest.
 
     A random batch of short queries and long documents padded as one block spends most of its
-    compute on padding; runs of similar length avoid that, with the same embeddings.
+    compute on padding; runs of similar length avoid that, with the same embeddings (up to
+    float rounding).
 
     Attributes:
         parts: Features of each run ({encoder name: input tensors}), runs in length order.
