@@ -24,7 +24,8 @@ def _ratio(value: float | None, target: float | None = None) -> str:
     if value is None:
         return "-"
     mark = "" if target is None else (" (met)" if value >= target else " (short)")
-    return f"{value:.2f}x{mark}"
+    digits = 3 if target is not None and value < target and round(value, 2) >= target else 2  # not "1.00x (short)"
+    return f"{value:.{digits}f}x{mark}"
 
 
 def _train(data: dict[str, Any]) -> list[Row]:
