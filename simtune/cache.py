@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from simtune.data import LengthBuckets
+from simtune.data import apply_features
 from simtune.samples import SimilarityGroupSample, SimilarityPairSample
 
 WHERE = ("auto", "cpu", "gpu")
@@ -121,10 +121,7 @@ class EmbeddingCache:
                     self.vectors[name] = self.vectors[name].to(device)
                 parts.append(self.vectors[name][rows.to(self.vectors[name].device)].to(device))
             else:
-                if isinstance(batch.features, LengthBuckets):
-                    parts.append(batch.features.apply(lambda f, enc=encoder, key=name: enc(f[key])))
-                else:
-                    parts.append(encoder(batch.features[name]))
+                parts.append(apply_features(batch.features, lambda f, enc=encoder, key=name: enc(f[key])))
         return model.head(parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1))
 
     def _file(self, model: Any, objects: Sequence[str]) -> Path | None:

@@ -37,6 +37,11 @@ class LengthBuckets:
         return out[torch.argsort(self.order.to(out.device))]
 
 
+def apply_features(features: Features | LengthBuckets, fn: Callable[[Features], Tensor]) -> Tensor:
+    """``fn`` over collated features, one block or ``LengthBuckets`` -> (m, d) in batch order."""
+    return features.apply(fn) if isinstance(features, LengthBuckets) else fn(features)
+
+
 @dataclass
 class PairBatch:
     """n pairs, with the 2n objects encoded together (all obj_a first, then all obj_b).

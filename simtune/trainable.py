@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from simtune.cache import EmbeddingCache
-from simtune.data import GroupBatch, LengthBuckets, PairBatch, SimilarityCollator
+from simtune.data import GroupBatch, PairBatch, SimilarityCollator, apply_features
 from simtune.encoders.base import Encoder
 from simtune.encoders.lora import LoraEncoder
 from simtune.heads import EmptyHead, EncoderHead
@@ -96,9 +96,7 @@ class TrainableModel(pl.LightningModule):
             return self.cache.embed(self.model, batch)
         if batch.features is None:
             raise ValueError("the batch was collated without tokenizing, but no filled cache serves it")
-        if isinstance(batch.features, LengthBuckets):
-            return batch.features.apply(self.model)
-        return self.model(batch.features)
+        return apply_features(batch.features, self.model)
 
     def _step(self, batch: PairBatch | GroupBatch) -> tuple[Tensor, Tensor]:
         embeddings = self.embed(batch)
